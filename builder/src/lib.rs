@@ -1,0 +1,4 @@
+//! pig-build: recipes, closure, fetch, locks, repositories and bundles.
+
+pub mod cmdline;
+pub mod repo_index;
