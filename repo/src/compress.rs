@@ -85,7 +85,9 @@ impl Compression {
 /// Decompress a whole buffer whose format is detected from its magic bytes.
 pub fn decompress_auto(data: &[u8]) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
-    Compression::detect(data).reader(data)?.read_to_end(&mut out)?;
+    Compression::detect(data)
+        .reader(data)?
+        .read_to_end(&mut out)?;
     Ok(out)
 }
 

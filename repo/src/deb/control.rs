@@ -49,11 +49,7 @@ impl Paragraph {
     /// The value of `name`, or an error naming the paragraph's place in `input`.
     pub fn require(&self, name: &str, input: &str) -> Result<&str> {
         self.get(name).ok_or_else(|| {
-            Error::syntax(
-                input,
-                self.line,
-                format!("paragraph has no {name} field"),
-            )
+            Error::syntax(input, self.line, format!("paragraph has no {name} field"))
         })
     }
 
@@ -135,7 +131,7 @@ impl Iterator for Paragraphs<'_> {
             return None;
         }
         let mut para = Paragraph::new();
-        while let Some((i, line)) = self.lines.next() {
+        for (i, line) in self.lines.by_ref() {
             let lineno = i + 1;
             if line.starts_with('#') {
                 continue;
@@ -201,11 +197,7 @@ fn check_field_name(name: &str) -> std::result::Result<(), String> {
         return Err("empty field name".into());
     }
     // deb822: any US-ASCII printable except control chars and space, not starting with `-` or `#`.
-    if name.starts_with('-')
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b':')
-    {
+    if name.starts_with('-') || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
         return Err(format!("invalid field name {:?}", truncate(name)));
     }
     Ok(())
@@ -231,7 +223,11 @@ pub fn parse_one(text: &str, input: &str) -> Result<Paragraph> {
         .unwrap_or_else(|| Err(Error::syntax(input, 1, "no control paragraph")))?;
     if let Some(next) = it.next() {
         let line = next.map(|p| p.line).unwrap_or(0);
-        return Err(Error::syntax(input, line, "expected one paragraph, found more"));
+        return Err(Error::syntax(
+            input,
+            line,
+            "expected one paragraph, found more",
+        ));
     }
     Ok(first)
 }
@@ -300,13 +296,19 @@ Files:
     #[test]
     fn errors_name_input_and_line() {
         let e = parse("Package: a\nno colon here\n", "Packages").unwrap_err();
-        assert_eq!(e.to_string(), "Packages:2: expected `Name: value`, found \"no colon here\"");
+        assert_eq!(
+            e.to_string(),
+            "Packages:2: expected `Name: value`, found \"no colon here\""
+        );
         let e = parse(" leading continuation\n", "ctl").unwrap_err();
         assert!(e.to_string().starts_with("ctl:1: continuation"), "{e}");
         let e = parse("A: 1\na: 2\n", "ctl").unwrap_err();
         assert!(e.to_string().contains("appears twice"), "{e}");
         let e = parse_one("A: 1\n\nB: 2\n", "control").unwrap_err();
-        assert_eq!(e.to_string(), "control:3: expected one paragraph, found more");
+        assert_eq!(
+            e.to_string(),
+            "control:3: expected one paragraph, found more"
+        );
     }
 
     #[test]
