@@ -4,6 +4,7 @@
 //!
 //! Pure logic over bytes and files: no network, no command line.
 
+pub mod atomic;
 pub mod compress;
 pub mod deb;
 pub mod error;
