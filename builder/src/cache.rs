@@ -7,6 +7,7 @@
 
 use std::fs;
 use std::io;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -146,8 +147,9 @@ impl Cache {
         let mut perms = fs::metadata(&staged)
             .with_context(|| format!("reading {}", staged.display()))?
             .permissions();
-        #[allow(clippy::permissions_set_readonly_false)]
-        perms.set_readonly(false);
+        // The copy is the caller's own file: writable by its owner only
+        // (`set_readonly(false)` would make it world-writable).
+        perms.set_mode(perms.mode() | 0o200);
         fs::set_permissions(&staged, perms)
             .with_context(|| format!("making {} writable", staged.display()))?;
         fs::rename(&staged, dest)
