@@ -13,7 +13,7 @@ use std::error::Error as StdError;
 use std::fmt::Write as _;
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -217,9 +217,10 @@ impl Fetcher {
 
     /// Fetch every item into the cache, at most `concurrency` at once, and
     /// return them in the order given. Items already cached (by sha256) are
-    /// not downloaded; items with the same sha256 are downloaded once. All
-    /// items are attempted; if any fail, the error lists them and downcasts
-    /// to the first one's [`FetchError`].
+    /// not downloaded; items with the same sha256 are downloaded once. Every
+    /// item is attempted, so one error lists all missing files, except that
+    /// after a transient failure outlasts its retries no new download
+    /// starts. The error downcasts to the first failure's [`FetchError`].
     pub async fn fetch_all(&self, items: Vec<FetchItem>) -> anyhow::Result<Vec<Fetched>> {
         let started = Instant::now();
         let mut done: HashMap<String, Result<(PathBuf, bool), FetchError>> = HashMap::new();
@@ -244,21 +245,37 @@ impl Fetcher {
 
         let total: u64 = todo.iter().filter_map(|i| i.size).sum();
         let progress = Progress::new(self.opts.progress, todo.len(), total);
+        // Once a file still fails transiently after every retry, the server
+        // is most likely down: starting the rest would only wait out their
+        // backoffs one by one.
+        let give_up = AtomicBool::new(false);
         let downloads: Vec<_> = stream::iter(todo)
             .map(|item| {
-                let progress = &progress;
-                async move { (download_key(item), self.download(item, progress).await) }
+                let (progress, give_up) = (&progress, &give_up);
+                async move {
+                    if give_up.load(Ordering::Relaxed) {
+                        return (download_key(item), None);
+                    }
+                    let result = self.download(item, progress).await;
+                    if result.as_ref().is_err_and(FetchError::is_transient) {
+                        give_up.store(true, Ordering::Relaxed);
+                    }
+                    (download_key(item), Some(result))
+                }
             })
             .buffer_unordered(self.opts.concurrency.max(1))
             .collect()
             .await;
         progress.finish();
         for (key, result) in downloads {
-            done.insert(key, result.map(|path| (path, false)));
+            if let Some(result) = result {
+                done.insert(key, result.map(|path| (path, false)));
+            }
         }
 
         let mut fetched = Vec::with_capacity(items.len());
         let mut failed: Vec<&FetchItem> = Vec::new();
+        let mut skipped = 0;
         for item in &items {
             match done.get(&download_key(item)) {
                 Some(Ok((path, from_cache))) => {
@@ -272,7 +289,8 @@ impl Fetcher {
                         bytes,
                     });
                 }
-                Some(Err(_)) | None => failed.push(item),
+                Some(Err(_)) => failed.push(item),
+                None => skipped += 1,
             }
         }
         let c = &self.counters;
@@ -286,12 +304,15 @@ impl Fetcher {
         };
         let names: Vec<&str> = failed.iter().take(10).map(|i| i.name.as_str()).collect();
         let more = if failed.len() > 10 { ", …" } else { "" };
-        let message = format!(
+        let mut message = format!(
             "{} of {} files could not be fetched: {}{more}",
             failed.len(),
             items.len(),
             names.join(", ")
         );
+        if skipped > 0 {
+            let _ = write!(message, "; {skipped} more not tried after that");
+        }
         // The first failure's own error stays underneath, for downcasting.
         match done.remove(&download_key(first)) {
             Some(Err(e)) => Err(anyhow::Error::new(e).context(message)),
@@ -367,7 +388,7 @@ impl Fetcher {
             let line = format!("retrying {what} in {:.1}s: {err}", delay.as_secs_f64());
             match progress {
                 Some(p) => p.println(&line),
-                None => eprintln!("{line}"),
+                None => note(&line),
             }
         }
     }
@@ -678,6 +699,12 @@ fn elapsed_nanos(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// A progress line on stderr. A closed stderr (`| head`) must not stop the
+/// download, as `eprintln!` would by panicking.
+fn note(line: &str) {
+    let _ = writeln!(io::stderr(), "{line}");
+}
+
 /// Progress on stderr: one aggregate bar (bytes, rate, ETA) on a terminal,
 /// plain lines otherwise, nothing when disabled.
 struct Progress {
@@ -694,7 +721,10 @@ impl Progress {
             };
         }
         if !io::stderr().is_terminal() {
-            eprintln!("fetching {files} files ({})", HumanBytes(total_bytes));
+            note(&format!(
+                "fetching {files} files ({})",
+                HumanBytes(total_bytes)
+            ));
             return Progress {
                 bar: None,
                 lines: true,
@@ -731,19 +761,19 @@ impl Progress {
     fn println(&self, line: &str) {
         match &self.bar {
             Some(bar) => bar.println(line),
-            None if self.lines => eprintln!("{line}"),
+            None if self.lines => note(line),
             None => {}
         }
     }
 
     fn file_done(&self, item: &FetchItem, len: u64, took: Duration) {
         if self.lines {
-            eprintln!(
+            note(&format!(
                 "fetched {} ({}) in {:.1}s",
                 item.name,
                 HumanBytes(len),
                 took.as_secs_f64()
-            );
+            ));
         }
     }
 

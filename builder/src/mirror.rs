@@ -95,6 +95,15 @@ impl Mirrors {
         };
         let security = format!("{codename}-security");
         for e in &entries {
+            // apt writes local repositories as `file:/srv/repo`; other
+            // methods (`cdrom:`, `mirror+http:`) are not something we fetch.
+            let uri = match e.uri.strip_prefix("file:") {
+                Some(path) if !path.starts_with("//") => format!("file://{path}"),
+                _ => e.uri.clone(),
+            };
+            let Ok(uri) = check_url(&uri) else {
+                continue;
+            };
             let role = if e.suite == codename && e.has_main() {
                 "debian"
             } else if e.suite == security {
@@ -107,7 +116,7 @@ impl Mirrors {
                     file: e.file.clone(),
                     line: e.line,
                 };
-                (e.uri.trim_end_matches('/').to_string(), origin)
+                (uri, origin)
             });
         }
         Ok(mirrors)

@@ -25,6 +25,9 @@ struct Resource {
     fail_503: u32,
     /// Cut the body after half of it in this many responses.
     cut: u32,
+    /// Stop sending after half of the body in this many responses, and hold
+    /// the connection open for a while (a stalled transfer).
+    stall: u32,
     /// Answer `Range` requests with the whole file (200).
     ignore_range: bool,
     /// Always answer with this status and no body.
@@ -127,10 +130,10 @@ async fn serve(mut stream: TcpStream, state: Arc<ServerState>) {
     }
 
     // Take this request's share of the one-shot failures under the lock.
-    let (resource, fail, cut) = {
+    let (resource, fail, cut, stall) = {
         let mut map = state.resources.lock().unwrap();
         match map.get_mut(&path) {
-            None => (None, false, false),
+            None => (None, false, false, false),
             Some(r) => {
                 let fail = r.fail_503 > 0;
                 if fail {
@@ -140,7 +143,11 @@ async fn serve(mut stream: TcpStream, state: Arc<ServerState>) {
                 if cut {
                     r.cut -= 1;
                 }
-                (Some(r.clone()), fail, cut)
+                let stall = !fail && !cut && r.stall > 0;
+                if stall {
+                    r.stall -= 1;
+                }
+                (Some(r.clone()), fail, cut, stall)
             }
         }
     };
@@ -188,7 +195,11 @@ async fn serve(mut stream: TcpStream, state: Arc<ServerState>) {
     if stream.write_all(header.as_bytes()).await.is_err() {
         return;
     }
-    let send = if cut { &rest[..rest.len() / 2] } else { rest };
+    let send = if cut || stall {
+        &rest[..rest.len() / 2]
+    } else {
+        rest
+    };
     for chunk in send.chunks(64 * 1024) {
         if stream.write_all(chunk).await.is_err() {
             return;
@@ -198,6 +209,9 @@ async fn serve(mut stream: TcpStream, state: Arc<ServerState>) {
             .fetch_add(chunk.len() as u64, Ordering::SeqCst);
     }
     let _ = stream.flush().await;
+    if stall {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
     let _ = stream.shutdown().await;
 }
 
@@ -407,6 +421,33 @@ async fn retries_are_bounded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_server_stops_the_batch() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let items: Vec<FetchItem> = (0..10)
+        .map(|i| {
+            let body = data(200 + i, 100);
+            let resource = Resource {
+                body: Arc::new(body.clone()),
+                fail_503: 1000,
+                ..Resource::default()
+            };
+            item(&server.add(&format!("/dead/{i}.deb"), resource), &body)
+        })
+        .collect();
+    let err = fetcher(dir.path(), 1, 1)
+        .fetch_all(items)
+        .await
+        .unwrap_err();
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("1 of 10 files could not be fetched: 0.deb; 9 more not tried"),
+        "{message}"
+    );
+    assert_eq!(server.requests(), 2, "one file, tried twice, then stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cut_body_is_resumed_with_range() {
     let server = Server::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -433,6 +474,35 @@ async fn cut_body_is_resumed_with_range() {
     );
     assert_eq!(sent, size as u64, "every byte sent exactly once");
     assert_eq!(fetcher.summary().retries, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_transfer_times_out_and_resumes() {
+    let server = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let body = data(12, 400_000);
+    let resource = Resource {
+        body: Arc::new(body.clone()),
+        stall: 1,
+        ..Resource::default()
+    };
+    let url = server.add("/slow.deb", resource);
+    let cache = Cache::open(dir.path().join("cache")).unwrap();
+    let opts = FetchOptions {
+        timeout: Duration::from_millis(300),
+        ..options(1, 2)
+    };
+    let fetcher = Fetcher::new(cache, opts).unwrap();
+    let started = Instant::now();
+    let fetched = fetcher.fetch_all(vec![item(&url, &body)]).await.unwrap();
+    let took = started.elapsed();
+    assert_eq!(std::fs::read(&fetched[0].path).unwrap(), body);
+    assert_eq!(server.ranges(), [("/slow.deb".to_string(), 200_000)]);
+    assert_eq!(fetcher.summary().retries, 1);
+    assert!(
+        took < Duration::from_secs(3),
+        "gave up on the stall after {took:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -724,6 +794,7 @@ fn mirrors_from_one_line_and_deb822_sources() {
         one.path(),
         "etc/apt/sources.list",
         "# made by the test\n\
+         deb cdrom:[Debian_13]/ trixie main\n\
          deb http://127.0.0.1:9/bp trixie-backports main\n\
          deb-src http://127.0.0.1:9/src trixie main\n\
          deb [arch=amd64 signed-by=/usr/share/keyrings/k.gpg] http://127.0.0.1:9/debian/ trixie main contrib\n\
@@ -748,7 +819,7 @@ fn mirrors_from_one_line_and_deb822_sources() {
     );
     assert_eq!(
         m.origin("debian").unwrap().to_string(),
-        format!("{}:4", one.path().join("etc/apt/sources.list").display())
+        format!("{}:5", one.path().join("etc/apt/sources.list").display())
     );
     assert_eq!(m.iter().count(), 2);
 
@@ -768,6 +839,16 @@ fn mirrors_from_one_line_and_deb822_sources() {
         m.get("debian-security"),
         Some("http://a.example.invalid/debian-security")
     );
+
+    // apt's `file:/path` form becomes a file:// URL.
+    let local = tempfile::tempdir().unwrap();
+    write(
+        local.path(),
+        "etc/apt/sources.list",
+        "deb [trusted=yes] file:/srv/local-repo/ bookworm main\n",
+    );
+    let m = Mirrors::from_host(local.path()).unwrap();
+    assert_eq!(m.get("debian"), Some("file:///srv/local-repo"));
 
     // No apt sources at all is not an error: flags and env can still say.
     let empty = tempfile::tempdir().unwrap();
