@@ -119,7 +119,9 @@ impl Cache {
 
     /// Make `dest` a hard link to the cached content (a copy when the cache
     /// is on another file system or links are refused). Parent directories
-    /// are created and an existing `dest` is replaced.
+    /// are created and an existing `dest` is replaced. A linked `dest` shares
+    /// the cache's inode, and root ignores the read-only bit: change such a
+    /// file only by writing a new one and renaming it over `dest`.
     pub fn link_into(&self, sha256: &str, dest: &Path) -> Result<()> {
         let Some(src) = self.get(sha256, None) else {
             bail!(

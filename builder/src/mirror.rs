@@ -48,7 +48,9 @@ impl Mirrors {
     /// Mirrors from `--mirror NAME=URL` flags, then `PIG_MIRROR_<NAME>`
     /// variables in `env` (`PIG_MIRROR_DEBIAN_SECURITY` sets `debian-security`;
     /// empty values are ignored, as an unset variable), then the apt sources
-    /// under `apt_root` (`/` normally). Earlier sources win.
+    /// under `apt_root` (`/` normally). Earlier sources win. Pass the process
+    /// environment as `std::env::vars_os()` with non-UTF-8 entries dropped,
+    /// since `std::env::vars()` panics on them.
     pub fn discover(
         flags: &[String],
         env: impl IntoIterator<Item = (String, String)>,
