@@ -102,22 +102,27 @@ pub struct FetchSummary {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
+    /// HTTP 404 or 410, or a missing `file://` path. Not retried.
     #[error("{url}: not found")]
     NotFound { url: String },
+    /// The content's digest is not the expected one. Not retried.
     #[error("{url}: sha256 mismatch: expected {expected}, got {actual}")]
     Hash {
         url: String,
         expected: String,
         actual: String,
     },
+    /// The content's length is not the expected one. Not retried.
     #[error("{url}: size mismatch: expected {expected} bytes, got {actual}")]
     Size {
         url: String,
         expected: u64,
         actual: u64,
     },
+    /// Any other unsuccessful HTTP status; 5xx, 429 and 408 are retried.
     #[error("{url}: HTTP status {status}")]
     Http { url: String, status: u16 },
+    /// Connecting, a timeout, a body cut short, an unusable URL. Retried.
     #[error("{url}: {source}")]
     Transport {
         url: String,
@@ -195,6 +200,8 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
+    /// A fetcher downloading into `cache`, with one HTTP client (and
+    /// connection pool) for all its requests.
     pub fn new(cache: Cache, opts: FetchOptions) -> anyhow::Result<Fetcher> {
         let client = reqwest::Client::builder()
             .user_agent(concat!("pig-build/", env!("CARGO_PKG_VERSION")))
