@@ -1,4 +1,7 @@
 //! pig-build: recipes, closure, fetch, locks, repositories and bundles.
 
+pub mod cache;
 pub mod cmdline;
+pub mod fetch;
+pub mod mirror;
 pub mod repo_index;
