@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -280,16 +281,15 @@ fn build_tar(src: &Path, prefix: &str, mtime: u64, out: &mut ChunkWriter) -> Res
         .sort_by(|a, b| a.file_name().cmp(b.file_name()));
     for entry in walk {
         let entry = entry.with_context(|| format!("walking {}", src.display()))?;
-        let rel = entry.path().strip_prefix(src).unwrap_or(entry.path());
-        let name = archive_name(prefix, rel);
-        if name.as_os_str().is_empty() {
-            continue; // src itself with an empty prefix
-        }
         let path = entry.path();
+        let rel = path.strip_prefix(src).unwrap_or(path);
         let meta = entry
             .metadata()
             .with_context(|| format!("reading {}", path.display()))?;
         let kind = meta.file_type();
+        let Some(name) = archive_name(prefix, rel, kind.is_dir()) else {
+            continue; // src itself with an empty prefix
+        };
         let mut header = Header::new_gnu();
         header.set_mtime(mtime);
         header.set_uid(0);
@@ -301,45 +301,114 @@ fn build_tar(src: &Path, prefix: &str, mtime: u64, out: &mut ChunkWriter) -> Res
             .set_groupname("root")
             .context("setting the group name")?;
         header.set_mode(meta.mode() & 0o7777);
-        if kind.is_dir() {
+        header.set_size(0);
+        let packed = if kind.is_dir() {
             header.set_entry_type(EntryType::Directory);
-            header.set_size(0);
-            tar.append_data(&mut header, &name, io::empty())
-                .with_context(|| format!("packing {}", path.display()))?;
+            append_entry(&mut tar, &mut header, &name, None, io::empty())
         } else if kind.is_symlink() {
             let target =
                 fs::read_link(path).with_context(|| format!("reading link {}", path.display()))?;
             header.set_entry_type(EntryType::Symlink);
-            header.set_size(0);
-            tar.append_link(&mut header, &name, &target)
-                .with_context(|| format!("packing {}", path.display()))?;
+            append_entry(
+                &mut tar,
+                &mut header,
+                &name,
+                Some(target.as_os_str().as_bytes()),
+                io::empty(),
+            )
         } else if kind.is_file() {
             let size = meta.len();
             header.set_entry_type(EntryType::Regular);
             header.set_size(size);
             let file = File::open(path).with_context(|| format!("opening {}", path.display()))?;
-            let mut reader = ExactReader {
-                inner: file.take(size),
-                left: size,
-            };
-            tar.append_data(&mut header, &name, &mut reader)
-                .with_context(|| format!("packing {}", path.display()))?;
             files += 1;
             bytes_in += size;
+            append_entry(
+                &mut tar,
+                &mut header,
+                &name,
+                None,
+                ExactReader {
+                    inner: file.take(size),
+                    left: size,
+                },
+            )
         } else {
             bail!("{}: {} cannot be packed", path.display(), describe(&kind));
-        }
+        };
+        packed.with_context(|| format!("packing {}", path.display()))?;
     }
     tar.finish().context("finishing the tar stream")?;
     Ok((files, bytes_in))
 }
 
-fn archive_name(prefix: &str, rel: &Path) -> PathBuf {
-    if prefix.is_empty() {
-        rel.to_path_buf()
-    } else {
-        Path::new(prefix).join(rel)
+/// The entry name as GNU tar writes it: `prefix/rel`, directories with a
+/// trailing `/`. `None` for the top directory when there is no prefix.
+fn archive_name(prefix: &str, rel: &Path, is_dir: bool) -> Option<Vec<u8>> {
+    let mut name = prefix.as_bytes().to_vec();
+    for part in rel.components() {
+        if !name.is_empty() {
+            name.push(b'/');
+        }
+        name.extend_from_slice(part.as_os_str().as_bytes());
     }
+    if name.is_empty() {
+        return None;
+    }
+    if is_dir {
+        name.push(b'/');
+    }
+    Some(name)
+}
+
+/// Append one entry, with GNU long-name (`L`) and long-link (`K`) records
+/// for names that do not fit the 100-byte header fields. Names are set here,
+/// byte for byte, because the tar crate's path setters drop the trailing
+/// `/` GNU tar gives directories.
+fn append_entry<W: Write>(
+    tar: &mut tar::Builder<W>,
+    header: &mut Header,
+    name: &[u8],
+    link: Option<&[u8]>,
+    data: impl Read,
+) -> io::Result<()> {
+    let old = header.as_old_mut();
+    put_name(tar, &mut old.name, name, EntryType::GNULongName)?;
+    if let Some(link) = link {
+        let old = header.as_old_mut();
+        put_name(tar, &mut old.linkname, link, EntryType::GNULongLink)?;
+    }
+    header.set_cksum();
+    tar.append(header, data)
+}
+
+fn put_name<W: Write>(
+    tar: &mut tar::Builder<W>,
+    field: &mut [u8; 100],
+    name: &[u8],
+    long_kind: EntryType,
+) -> io::Result<()> {
+    if name.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "name contains a NUL byte",
+        ));
+    }
+    let n = name.len().min(field.len());
+    field[..n].copy_from_slice(&name[..n]);
+    if name.len() > field.len() {
+        let mut long = Header::new_gnu();
+        long.as_old_mut().name[..13].copy_from_slice(b"././@LongLink");
+        long.set_mode(0o644);
+        long.set_uid(0);
+        long.set_gid(0);
+        long.set_mtime(0);
+        long.set_entry_type(long_kind);
+        long.set_size(name.len() as u64 + 1);
+        long.set_cksum();
+        tar.append(&long, name.chain(&[0u8][..]))?;
+    }
+    Ok(())
 }
 
 fn describe(kind: &fs::FileType) -> &'static str {
