@@ -53,8 +53,9 @@ pub struct PackSummary {
 ///
 /// The archive is written to `<out>.part` and renamed to `out` only when
 /// complete; on error the `.part` file is removed, so `out` is never partial.
-/// Regular files, directories and symlinks are packed; anything else (fifos,
-/// devices, sockets) is an error.
+/// Regular files, directories and symlinks are packed (hard links as
+/// separate copies, so the archive does not depend on inode numbers);
+/// anything else (fifos, devices, sockets) is an error.
 pub fn pack_dir(src: &Path, prefix: &str, out: &Path, mtime: u64) -> Result<PackSummary> {
     let started = Instant::now();
     check_prefix(prefix)?;
