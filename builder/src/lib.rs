@@ -3,5 +3,8 @@
 pub mod cache;
 pub mod cmdline;
 pub mod fetch;
+pub mod lock;
 pub mod mirror;
+pub mod pack;
+pub mod recipe;
 pub mod repo_index;
