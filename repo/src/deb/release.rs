@@ -375,7 +375,7 @@ mod tests {
             text.starts_with("Origin: pig\nSuite: stable\nDate: Sat, 01 Jan 2000 00:00:00 UTC\n"),
             "{text}"
         );
-        assert!(text.contains("\nSHA256:\n ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad                3 main/Packages\n"), "{text}");
+        assert!(text.contains("\n ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad                3 main/Packages\n"), "{text}");
         let back = Release::parse(&text, "Release").unwrap();
         assert_eq!(back.files.len(), 2);
         assert_eq!(back.files[1].hashes.len(), 2);
