@@ -509,7 +509,9 @@ impl DebBuilder {
         let mut data = TarWriter::new(self.mtime);
         data.dir("./")?;
         let mut md5sums = String::new();
-        let mut installed_kib = 0u64;
+        // dpkg-gencontrol's rule: 1 KiB per started KiB of each file or
+        // symlink target, 1 per directory, the top directory included.
+        let mut installed_kib = 1u64;
         for (path, node) in &nodes {
             let name = format!("./{path}");
             match node {
@@ -519,7 +521,7 @@ impl DebBuilder {
                 }
                 Node::Symlink(target) => {
                     data.symlink(&name, target)?;
-                    installed_kib += 1;
+                    installed_kib += (target.len() as u64).div_ceil(1024);
                 }
                 Node::File { bytes, mode } => {
                     data.file(&name, bytes, *mode)?;
@@ -827,7 +829,7 @@ mod tests {
         let bytes = b.build().unwrap();
         assert_eq!(bytes, b.build().unwrap());
         let deb = read_deb_from(bytes.as_slice(), "t.deb").unwrap();
-        assert_eq!(deb.control.get("Installed-Size"), Some("8"));
+        assert_eq!(deb.control.get("Installed-Size"), Some("9"));
         assert_eq!(
             deb.control_files,
             ["conffiles", "control", "md5sums", "postinst"]
