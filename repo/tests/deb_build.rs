@@ -292,3 +292,27 @@ fn malformed_debs_are_rejected_with_the_place() {
     let e = read_deb_from(ar_join(&garbled).as_slice(), "x.deb").unwrap_err();
     assert!(e.to_string().starts_with("x.deb: control.tar.xz: "), "{e}");
 }
+
+#[test]
+fn corrupting_any_byte_never_panics() {
+    for c in [Compression::None, Compression::Xz] {
+        let mut b = DebBuilder::new(test_control("tiny", "1", ""), 0);
+        b.compression(c).file("/usr/share/tiny", "tiny\n", 0o644);
+        let deb = b.build().unwrap();
+        let mut errors = 0;
+        for at in 0..deb.len() {
+            for byte in [0x00, 0xff, b'7'] {
+                let mut bad = deb.clone();
+                bad[at] = byte;
+                if let Err(e) = read_deb_from(bad.as_slice(), "tiny.deb") {
+                    assert!(e.to_string().starts_with("tiny.deb"), "{e}");
+                    errors += 1;
+                }
+            }
+        }
+        eprintln!(
+            "{c:?}: {} corruptions, {errors} rejected, no panic",
+            deb.len() * 3
+        );
+    }
+}
