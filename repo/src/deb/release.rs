@@ -191,6 +191,11 @@ impl Release {
         Release { fields, files }
     }
 
+    /// [`format_date`], reachable from the type as well.
+    pub fn format_date(unix: i64) -> String {
+        format_date(unix)
+    }
+
     /// Set `Date` to `unix` seconds, formatted as apt writes it. A new
     /// field goes after Origin/Label/Suite/Version/Codename, where
     /// apt-ftparchive puts it.
