@@ -108,12 +108,27 @@ impl Keyring {
     /// Checks a detached signature (`Release.gpg`, `repomd.xml.asc`), armored
     /// or binary, over `data`; `input` names the signed file in errors.
     pub fn verify_detached(&self, data: &[u8], sig: &[u8], input: &str) -> Result<()> {
+        if sig.trim_ascii().is_empty() {
+            return Err(Error::signature(
+                input,
+                "no signature: the signature is empty",
+            ));
+        }
         let (signatures, _headers) = DetachedSignature::from_reader_many(sig)
             .map_err(|e| Error::signature(input, format!("malformed signature: {e}")))?;
         let signatures = signatures
             .map(|s| s.map(|s| s.signature))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::signature(input, format!("malformed signature: {e}")))?;
+        if signatures.is_empty() {
+            return Err(Error::signature(
+                input,
+                format!(
+                    "malformed signature: no signature packet in {} bytes",
+                    sig.len()
+                ),
+            ));
+        }
         self.verify_signatures(&signatures, data, input, SystemTime::now())
     }
 
@@ -452,6 +467,9 @@ fn revoked(sig: &Signature) -> String {
 /// All certificates in `bytes`: a binary keyring, or one or more armor
 /// blocks (text around and between them is ignored, as gpg does).
 fn parse_keys(bytes: &[u8], input: &str) -> Result<Vec<SignedPublicKey>> {
+    if bytes.trim_ascii().is_empty() {
+        return Err(Error::invalid(input, "keyring", "is empty"));
+    }
     match bytes.first() {
         // Every OpenPGP packet header has the top bit set; armor is ASCII.
         Some(first) if first & 0x80 != 0 => {
