@@ -115,3 +115,22 @@ fn debian_inrelease_files_name_their_unknown_signers() {
         other => panic!("expected an unknown-key error, got {other:?}"),
     }
 }
+
+#[test]
+fn every_system_keyring_loads() {
+    let Ok(entries) = fs::read_dir("/usr/share/keyrings") else {
+        eprintln!("skipping: no /usr/share/keyrings");
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let keyring = Keyring::load(&path).unwrap();
+        eprintln!(
+            "{}: {} certificates",
+            path.display(),
+            keyring.fingerprints().len()
+        );
+        assert!(!keyring.fingerprints().is_empty());
+    }
+}

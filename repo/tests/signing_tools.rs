@@ -392,6 +392,37 @@ fn expired_keys_are_refused() {
 }
 
 #[test]
+fn expired_signing_subkeys_are_refused() {
+    if !have("gpg") {
+        return;
+    }
+    let gpg = Gpg::new();
+    // The primary never expires; the signing subkey made in 2020 expired
+    // in 2021 and must not count any more.
+    let past = ["--faked-system-time", "20200101T000000!"];
+    let fpr = gpg.generate("old subkey <sub@example.org>", &past, "rsa3072", "never");
+    let mut args = past.to_vec();
+    args.extend(["--quick-add-key", &fpr, "rsa3072", "sign", "1y"]);
+    gpg.ok(&args);
+    let release = write(gpg.home.path(), "Release", RELEASE);
+    let mut args = past.to_vec();
+    args.extend([
+        "--detach-sign",
+        "--output",
+        "Release.gpg",
+        release.to_str().unwrap(),
+    ]);
+    gpg.ok(&args);
+    let keyring = Keyring::from_bytes(&gpg.ok(&["--export", &fpr]), "old.gpg").unwrap();
+    let sig = fs::read(gpg.path("Release.gpg")).unwrap();
+    let why = signature_message(keyring.verify_detached(RELEASE.as_bytes(), &sig, "Release"));
+    assert!(
+        why.contains(&format!("of key {fpr} expired on 2020-12-31")),
+        "{why}"
+    );
+}
+
+#[test]
 fn revoked_keys_are_refused() {
     if !have("gpg") {
         return;
