@@ -276,23 +276,36 @@ impl Evr {
         self.epoch.unwrap_or(0)
     }
 
-    /// Compare as rpm compares dependency ranges (`rpmdsCompare`): epochs
-    /// (absent = 0), then versions with [`rpmvercmp`], then releases — but
-    /// only when both sides have one, so `1.0` equals `1.0-3`.
+    /// Compare as rpm orders package versions (`rpmverCmp`, lua's
+    /// `rpm.vercmp`): epochs (absent = 0), then versions with
+    /// [`rpmvercmp`], then releases, where a missing release sorts before
+    /// any present one. This is a total order, used for sorting.
     pub fn compare(&self, other: &Evr) -> Ordering {
-        self.epoch_or_zero()
-            .cmp(&other.epoch_or_zero())
-            .then_with(|| rpmvercmp(&self.version, &other.version))
+        self.compare_ignoring_release(other)
             .then_with(|| match (&self.release, &other.release) {
                 (Some(a), Some(b)) => rpmvercmp(a, b),
-                _ => Ordering::Equal,
+                (a, b) => a.is_some().cmp(&b.is_some()),
             })
     }
 
+    fn compare_ignoring_release(&self, other: &Evr) -> Ordering {
+        self.epoch_or_zero()
+            .cmp(&other.epoch_or_zero())
+            .then_with(|| rpmvercmp(&self.version, &other.version))
+    }
+
     /// Whether `self` (a package's or a provide's EVR) satisfies the
-    /// constraint `op other`, e.g. `1.2-1` satisfies `>= 1.0`.
+    /// constraint `op other`, e.g. `1.2-1` satisfies `>= 1.0`. As in rpm's
+    /// `rpmdsCompare`, a side without a release matches any release, so
+    /// `1.0-3` satisfies `= 1.0`.
     pub fn satisfies(&self, op: Op, other: &Evr) -> bool {
-        op.accepts(self.compare(other))
+        let ord = match (&self.release, &other.release) {
+            (Some(a), Some(b)) => self
+                .compare_ignoring_release(other)
+                .then_with(|| rpmvercmp(a, b)),
+            _ => self.compare_ignoring_release(other),
+        };
+        op.accepts(ord)
     }
 }
 

@@ -729,12 +729,15 @@ fn parse_repomd<R: BufRead>(xml: &mut XmlCursor<R>) -> Result<Repomd> {
         revision: String::new(),
         records: Vec::new(),
     };
-    match xml.next()? {
-        Ev::Start { name, .. } if name == "repomd" => {}
-        Ev::Start { name, .. } => {
-            return Err(xml.error(format!("expected <repomd>, found <{name}>")));
+    loop {
+        match xml.next()? {
+            Ev::Start { name, .. } if name == "repomd" => break,
+            Ev::Start { name, .. } => {
+                return Err(xml.error(format!("expected <repomd>, found <{name}>")));
+            }
+            Ev::Text(t) if t.trim().is_empty() => {}
+            _ => return Err(xml.error("no <repomd> element")),
         }
-        _ => return Err(xml.error("no <repomd> element")),
     }
     loop {
         match xml.next()? {
