@@ -297,9 +297,12 @@ fn read_header_section(
             be32(&entry[8..12]),
             be32(&entry[12..16]),
         );
+        // Bytes per item; strings take at least their terminating NUL, so a
+        // count larger than the store is garbage (and would make the rpm
+        // crate reserve gigabytes).
         let width: u64 = match kind {
-            0 | 6..=9 => 0,
-            1 | 2 => 1,
+            0 => 0,
+            1 | 2 | 6..=9 => 1,
             3 => 2,
             4 => 4,
             5 => 8,
@@ -312,13 +315,9 @@ fn read_header_section(
             }
         };
         let offset = i32::from_be_bytes(offset.to_be_bytes());
-        let end = u64::try_from(offset).ok().map(|o| {
-            o + if kind == 7 {
-                u64::from(count)
-            } else {
-                width * u64::from(count)
-            }
-        });
+        let end = u64::try_from(offset)
+            .ok()
+            .map(|o| o + width * u64::from(count));
         let fits = matches!(end, Some(end) if end <= u64::from(data_size))
             && i64::from(offset) < i64::from(data_size).max(1);
         if !fits {

@@ -457,10 +457,12 @@ impl<R: BufRead> XmlCursor<R> {
     }
 
     fn number_text<T: std::str::FromStr>(&mut self) -> Result<T> {
+        // Reading the text leaves the element; name it as it was.
+        let place = self.place();
         let v = self.text()?;
         v.trim()
             .parse()
-            .map_err(|_| self.error(format!("{v:?} is not a number")))
+            .map_err(|_| Error::invalid(&self.input, place, format!("{v:?} is not a number")))
     }
 }
 
