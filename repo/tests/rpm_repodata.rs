@@ -161,33 +161,27 @@ fn dnf_installs_from_pig_repodata_and_sees_what_createrepo_c_gives() {
     assert!(root.join("opt/gamma/gamma.txt").is_file());
 }
 
-/// A dependency as repodata can express it, for comparing sources.
-fn key(
-    d: &Dependency,
-) -> (
+/// A dependency as repodata can express it (name, operator, epoch-version-
+/// release when versioned, pre), for comparing sources.
+type DepKey = (
     String,
     Option<String>,
     Option<(u32, String, Option<String>)>,
     bool,
-) {
-    (
-        d.name.clone(),
-        d.op.map(|o| o.as_str().to_string()),
-        d.op.and(d.evr.as_ref())
-            .map(|e| (e.epoch_or_zero(), e.version.clone(), e.release.clone())),
-        d.pre,
-    )
-}
+);
 
-fn keys(
-    list: &[Dependency],
-) -> Vec<(
-    String,
-    Option<String>,
-    Option<(u32, String, Option<String>)>,
-    bool,
-)> {
-    list.iter().map(key).collect()
+fn keys(list: &[Dependency]) -> Vec<DepKey> {
+    list.iter()
+        .map(|d| {
+            (
+                d.name.clone(),
+                d.op.map(|o| o.as_str().to_string()),
+                d.op.and(d.evr.as_ref())
+                    .map(|e| (e.epoch_or_zero(), e.version.clone(), e.release.clone())),
+                d.pre,
+            )
+        })
+        .collect()
 }
 
 #[test]

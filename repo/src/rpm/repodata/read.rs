@@ -466,13 +466,16 @@ impl<R: BufRead> XmlCursor<R> {
     }
 }
 
+/// Parses one `<package>` element given its attributes.
+type ParseFn<R, T> = fn(&mut XmlCursor<R>, &[(String, String)]) -> Result<T>;
+
 /// Advance to the next `<package>` below the document element `root` and
 /// parse it with `parse`.
 fn package_iter_step<R: BufRead, T>(
     xml: &mut XmlCursor<R>,
     started: &mut bool,
     root: &str,
-    parse: fn(&mut XmlCursor<R>, &[(String, String)]) -> Result<T>,
+    parse: ParseFn<R, T>,
 ) -> Option<Result<T>> {
     if xml.done {
         return None;

@@ -535,13 +535,11 @@ fn other_package(s: &mut String, info: &RpmInfo) {
         };
         entries.insert(0, (author, c.date, c.text.as_str()));
         if last_time == c.date {
-            let mut t = c.date;
-            for prev in entries.iter_mut().skip(1) {
+            for (t, prev) in (c.date..).zip(entries.iter_mut().skip(1)) {
                 if prev.1 != t {
                     break;
                 }
                 prev.1 += 1;
-                t += 1;
             }
         } else {
             last_time = c.date;
