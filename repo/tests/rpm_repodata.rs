@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use pig_repo::rpm::header::{Dependency, RpmFile, read_rpm};
-use pig_repo::rpm::repodata::{RepodataReader, indexed_dependencies};
+use pig_repo::rpm::repodata::{RepodataReader, RepodataWriter, indexed_dependencies};
 use rpm_common::*;
 
 struct Fixture {
@@ -247,4 +247,106 @@ fn reader_reads_createrepo_c_repodata_without_loss() {
         }
         assert_eq!(lists, f.hrefs.len());
     }
+}
+
+#[test]
+fn reader_streams_xz_and_zstd_documents() {
+    let Some(f) = fixture() else { return };
+    // xz as createrepo_c writes it.
+    let xz = f.theirs.parent().unwrap().join("xz");
+    make_repo(
+        &xz,
+        &f.hrefs.iter().map(|h| f.theirs.join(h)).collect::<Vec<_>>(),
+    );
+    run(Command::new("createrepo_c")
+        .args(["--no-database", "--quiet", "--general-compress-type=xz"])
+        .arg(&xz));
+    // zstd: pig's primary recompressed, repomd.xml rewritten to match.
+    let repomd_path = f.ours.join("repodata/repomd.xml");
+    let reader = RepodataReader::open(&f.ours).unwrap();
+    let old = reader.repomd().record("primary").unwrap().clone();
+    let packed = pig_repo::compress::Compression::Zstd
+        .compress(document(&f.ours, "primary").as_bytes())
+        .unwrap();
+    fs::write(f.ours.join("repodata/primary.xml.zst"), &packed).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&packed))
+    };
+    let text = fs::read_to_string(&repomd_path)
+        .unwrap()
+        .replace(&old.location_href, "repodata/primary.xml.zst")
+        .replace(&format!(">{}<", old.checksum), &format!(">{sha}<"))
+        .replace(
+            &format!("<size>{}</size>", old.size),
+            &format!("<size>{}</size>", packed.len()),
+        );
+    fs::write(&repomd_path, text).unwrap();
+
+    for dir in [&xz, &f.ours] {
+        let reader = RepodataReader::open(dir).unwrap();
+        reader.verify_all().unwrap();
+        let names: Vec<String> = reader
+            .packages()
+            .unwrap()
+            .map(|p| p.unwrap().name)
+            .collect();
+        assert_eq!(
+            names,
+            ["pig-alpha", "pig-beta", "pig-delta", "pig-gamma"],
+            "{}",
+            dir.display()
+        );
+        assert_eq!(reader.filelists().unwrap().count(), 4);
+    }
+}
+
+#[test]
+fn reindexing_swaps_whole_repodata_and_abandoning_changes_nothing() {
+    let Some(f) = fixture() else { return };
+    let listing = |dir: &Path| {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = listing(&f.ours.join("repodata"));
+    let info = read_rpm(&f.ours.join(&f.hrefs[0])).unwrap();
+
+    // Abandoned: dropped unfinished, or out of order, or short of packages.
+    {
+        let mut w = RepodataWriter::create(&f.ours, 2, REVISION).unwrap();
+        w.add_rpm(&info, "b.rpm").unwrap();
+        let err = w.add_rpm(&info, "a.rpm").unwrap_err().to_string();
+        assert!(err.contains("IndexKey order"), "{err}");
+        let err = w.finish().unwrap_err().to_string();
+        assert!(err.contains("2 packages announced, 1 added"), "{err}");
+    }
+    assert_eq!(listing(&f.ours.join("repodata")), before);
+    assert!(!f.ours.join("repodata.pig-new").exists());
+
+    // Reindexed with fewer packages: the old documents are gone with it.
+    let mut w = RepodataWriter::create(&f.ours, 1, REVISION + 1).unwrap();
+    w.add_rpm(&info, &f.hrefs[0]).unwrap();
+    let repomd = w.finish().unwrap();
+    let after = listing(&f.ours.join("repodata"));
+    assert_eq!(after.len(), 4, "{after:?}");
+    assert!(
+        before
+            .iter()
+            .all(|n| n == "repomd.xml" || !after.contains(n))
+    );
+    assert_eq!(
+        listing(&f.ours)
+            .iter()
+            .filter(|n| n.starts_with("repodata"))
+            .count(),
+        1
+    );
+    assert_eq!(repomd.revision, (REVISION + 1).to_string());
+    let reader = RepodataReader::open(&f.ours).unwrap();
+    reader.verify_all().unwrap();
+    assert_eq!(reader.packages().unwrap().count(), 1);
 }
