@@ -235,9 +235,17 @@ pub fn read_rpm_from(r: impl Read, input: &str) -> Result<RpmInfo> {
         };
         payload_hash.update(&buf[..n]);
     }
-    if let Ok(want) = meta
+    // The payload digest is SHA-256 (rpm's PGPHASHALGO 8) in every rpm that
+    // writes one; any other declared algorithm is left unchecked.
+    const PGPHASHALGO_SHA256: u32 = 8;
+    let algo = meta
         .header
-        .get_entry_data_as_string_array(IndexTag::RPMTAG_PAYLOADSHA256)
+        .get_entry_data_as_u32(IndexTag::RPMTAG_PAYLOADSHA256ALGO)
+        .unwrap_or(PGPHASHALGO_SHA256);
+    if algo == PGPHASHALGO_SHA256
+        && let Ok(want) = meta
+            .header
+            .get_entry_data_as_string_array(IndexTag::RPMTAG_PAYLOADSHA256)
         && let Some(want) = want.first()
     {
         let got = hex::encode(payload_hash.finalize());
