@@ -18,7 +18,7 @@ use crate::error::IoContext;
 use crate::{Error, Result};
 
 /// Everything about one `.rpm` that repository metadata records.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RpmInfo {
     pub name: String,
     /// `None` when the header has no epoch tag (which means 0).
@@ -75,7 +75,7 @@ impl RpmInfo {
 }
 
 /// One dependency (provide, require, …) of a package.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Dependency {
     pub name: String,
     /// The raw rpm sense flags (`RPMSENSE_*`).
@@ -159,7 +159,7 @@ fn split_dependency_evr(s: &str) -> Option<Evr> {
 }
 
 /// The kind of a packaged path, as filelists records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FileKind {
     File,
     Dir,
@@ -167,14 +167,14 @@ pub enum FileKind {
 }
 
 /// One path owned by a package.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct RpmFile {
     pub path: String,
     pub kind: FileKind,
 }
 
 /// One `%changelog` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Changelog {
     pub author: String,
     pub date: u64,

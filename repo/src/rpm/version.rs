@@ -119,7 +119,7 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
 
 /// A dependency comparison operator, as in `Requires: foo >= 1.0` and the
 /// `flags` attribute of repodata (`LT`, `LE`, `EQ`, `GE`, `GT`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     Lt,
     Le,
@@ -223,7 +223,7 @@ impl fmt::Display for Op {
 }
 
 /// An `[epoch:]version[-release]` triple.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
 pub struct Evr {
     pub epoch: Option<u32>,
     pub version: String,

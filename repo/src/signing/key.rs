@@ -122,6 +122,13 @@ impl SigningKey {
             .expect("an in-memory public key always serialises")
     }
 
+    /// When the primary key was made. Signatures must not be older.
+    pub fn created(&self) -> SystemTime {
+        use pgp::types::KeyDetails;
+        std::time::UNIX_EPOCH
+            + std::time::Duration::from_secs(u64::from(self.key.primary_key.created_at().as_secs()))
+    }
+
     /// The primary key's v4 fingerprint, 40 upper-case hex digits.
     pub fn fingerprint(&self) -> String {
         format!("{:X}", self.key.fingerprint())
