@@ -7,6 +7,7 @@
 pub mod compress;
 pub mod deb;
 pub mod error;
+pub mod resolve;
 pub mod rpm;
 pub mod signing;
 
