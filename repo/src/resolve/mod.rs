@@ -10,6 +10,7 @@
 //! mirrored and the one rule added where apt refuses) and returns a
 //! [`Closure`] that can explain itself with [`Closure::why`].
 
+mod deb;
 pub mod solve;
 mod universe;
 

@@ -1,0 +1,215 @@
+//! The resolver against the real apt-get: load every Packages index the
+//! machine's apt has downloaded, resolve realistic package sets, and compare
+//! with `apt-get -s install` on an empty dpkg status (nothing installed).
+//! The sets of `Inst NAME (VERSION …)` lines must equal the closure exactly.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use pig_repo::deb::control::Paragraphs;
+use pig_repo::resolve::{ResolveOptions, Universe, resolve};
+
+const LISTS: &str = "/var/lib/apt/lists";
+const APT_HELPER: &str = "/usr/lib/apt/apt-helper";
+
+fn package_indexes() -> Vec<PathBuf> {
+    let Ok(dir) = std::fs::read_dir(LISTS) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = dir
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains("_Packages"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// apt's own reader, so lz4/gz/xz lists all come out as text.
+fn cat_file(path: &Path) -> String {
+    let out = Command::new(APT_HELPER)
+        .arg("cat-file")
+        .arg(path)
+        .output()
+        .expect("run apt-helper");
+    assert!(out.status.success(), "apt-helper cat-file {path:?} failed");
+    String::from_utf8(out.stdout).expect("Packages index is UTF-8")
+}
+
+fn host_arch() -> String {
+    let out = Command::new("dpkg")
+        .arg("--print-architecture")
+        .output()
+        .expect("run dpkg");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The `Inst` lines of `apt-get -s install` with nothing installed.
+fn apt_get_inst(status: &Path, wanted: &[String], recommends: bool) -> BTreeSet<(String, String)> {
+    let out = Command::new("apt-get")
+        .arg("-s")
+        .arg("-q")
+        .arg("-o")
+        .arg(format!("Dir::State::status={}", status.display()))
+        .arg("-o")
+        .arg(format!("APT::Install-Recommends={recommends}"))
+        .arg("install")
+        .args(wanted)
+        .output()
+        .expect("run apt-get");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "apt-get -s install {wanted:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("Inst "))
+        .filter_map(|l| {
+            let (name, rest) = l.split_once(" (")?;
+            let version = rest.split_whitespace().next()?;
+            Some((name.to_string(), version.to_string()))
+        })
+        .collect()
+}
+
+/// Parse the indexes (already decompressed) into a universe, each index a
+/// repository of priority 500 as apt gives them by default.
+fn load(texts: &[(String, String)], arch: &str) -> Universe {
+    let mut u = Universe::new(arch);
+    for (input, text) in texts {
+        let repo = u.add_repo(input, 500);
+        for para in Paragraphs::new(text, input) {
+            let para = para.expect("Packages stanza parses");
+            u.add_deb(repo, &para, input).expect("stanza loads");
+        }
+    }
+    u
+}
+
+fn sets() -> Vec<(&'static str, Vec<String>)> {
+    let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        ("postgresql", owned(&["postgresql-15"])),
+        (
+            "ha",
+            owned(&[
+                "patroni",
+                "pgbouncer",
+                "pgbackrest",
+                "haproxy",
+                "etcd-server",
+            ]),
+        ),
+        (
+            "monitoring",
+            owned(&[
+                "nginx",
+                "prometheus",
+                "prometheus-alertmanager",
+                "prometheus-node-exporter",
+            ]),
+        ),
+        ("redis", owned(&["redis"])),
+        (
+            "extensions",
+            owned(&[
+                "postgresql-15-postgis-3",
+                "postgresql-15-cron",
+                "postgresql-15-pgaudit",
+                "postgresql-15-repack",
+                "postgresql-15-partman",
+                "postgresql-15-hypopg",
+                "postgresql-15-pg-qualstats",
+                "postgresql-15-wal2json",
+                "postgresql-15-pglogical",
+                "postgresql-15-orafce",
+                "postgresql-15-plpgsql-check",
+                "postgresql-15-pgrouting",
+                "postgresql-15-rum",
+            ]),
+        ),
+        (
+            "node",
+            owned(&["openssh-server", "systemd", "linux-image-amd64"]),
+        ),
+        // Beyond the appliance: many alternatives and virtual packages
+        // (mail-transport-agent, editors, awk) and a desktop of ~1000.
+        (
+            "admin",
+            owned(&["mutt", "git", "vim", "sudo", "rsyslog", "cron", "curl"]),
+        ),
+        ("desktop", owned(&["gnome-core"])),
+    ]
+}
+
+#[test]
+fn closure_equals_apt_get() {
+    let files = package_indexes();
+    if files.is_empty() || !Path::new(APT_HELPER).exists() {
+        eprintln!("skipped: no Packages indexes under {LISTS} or no {APT_HELPER}");
+        return;
+    }
+    let arch = host_arch();
+    let texts: Vec<(String, String)> = files
+        .iter()
+        .map(|f| (f.display().to_string(), cat_file(f)))
+        .collect();
+    let started = Instant::now();
+    let u = load(&texts, &arch);
+    let loaded = started.elapsed();
+    eprintln!(
+        "parsed and loaded {} stanzas from {} indexes in {:.0} ms",
+        u.len(),
+        files.len(),
+        loaded.as_secs_f64() * 1e3
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let status = dir.path().join("status");
+    std::fs::write(&status, "").unwrap();
+
+    let mut mismatches = Vec::new();
+    for (label, wanted) in sets() {
+        if arch != "amd64" && label == "node" {
+            continue;
+        }
+        for recommends in [false, true] {
+            let opts = ResolveOptions {
+                with_recommends: recommends,
+            };
+            let t = Instant::now();
+            let closure = resolve(&u, &wanted, &opts)
+                .unwrap_or_else(|e| panic!("{label} (recommends={recommends}): {e}"));
+            let took = t.elapsed();
+            let ours: BTreeSet<(String, String)> = closure
+                .packages
+                .iter()
+                .map(|s| (s.name.clone(), s.version.clone()))
+                .collect();
+            let apt = apt_get_inst(&status, &wanted, recommends);
+            eprintln!(
+                "{label:<11} recommends={recommends:<5} apt-get {:>4} ours {:>4} resolve {:.1} ms",
+                apt.len(),
+                ours.len(),
+                took.as_secs_f64() * 1e3
+            );
+            if ours != apt {
+                let only_ours: Vec<_> = ours.difference(&apt).collect();
+                let only_apt: Vec<_> = apt.difference(&ours).collect();
+                for (name, _) in &only_ours {
+                    eprintln!("  only ours: {name}: {:?}", closure.why(name));
+                }
+                mismatches.push(format!(
+                    "{label} recommends={recommends}: only ours {only_ours:?}; only apt-get {only_apt:?}"
+                ));
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
