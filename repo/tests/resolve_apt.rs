@@ -49,8 +49,9 @@ fn host_arch() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// The `Inst` lines of `apt-get -s install` with nothing installed.
-fn apt_get_inst(status: &Path, wanted: &[String], recommends: bool) -> BTreeSet<(String, String)> {
+/// The `Inst` lines of `apt-get -s install ARGS` with nothing installed
+/// (`status` is an empty dpkg status file); `args` may start with `-o` options.
+fn apt_get_inst(status: &Path, args: &[String], recommends: bool) -> BTreeSet<(String, String)> {
     let out = Command::new("apt-get")
         .arg("-s")
         .arg("-q")
@@ -59,13 +60,13 @@ fn apt_get_inst(status: &Path, wanted: &[String], recommends: bool) -> BTreeSet<
         .arg("-o")
         .arg(format!("APT::Install-Recommends={recommends}"))
         .arg("install")
-        .args(wanted)
+        .args(args)
         .output()
         .expect("run apt-get");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "apt-get -s install {wanted:?} failed:\n{stdout}\n{}",
+        "apt-get -s install {args:?} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
@@ -212,4 +213,146 @@ fn closure_equals_apt_get() {
         }
     }
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+/// Fill in the fields a `Packages` stanza needs but the fixtures leave out.
+fn complete_stanzas(text: &str) -> String {
+    let mut out = String::new();
+    for para in Paragraphs::new(text, "fixture") {
+        let mut para = para.expect("fixture parses");
+        let file = format!(
+            "{}.deb",
+            para.get("Package").expect("fixture names packages")
+        );
+        if para.get("Architecture").is_none() {
+            para.set("Architecture", "amd64");
+        }
+        para.set("Filename", file);
+        para.set("Size", "1");
+        para.set("SHA256", "00".repeat(32));
+        para.write_to(&mut out);
+        out.push('\n');
+    }
+    out
+}
+
+/// `apt-get -s install` over a flat `file:` repository holding `stanzas`,
+/// with lists, cache and an empty status in a private directory.
+fn apt_get_fixture(stanzas: &str, wanted: &[String]) -> BTreeSet<(String, String)> {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let repo = root.join("repo");
+    for sub in ["repo", "lists/partial", "cache"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    std::fs::write(repo.join("Packages"), complete_stanzas(stanzas)).unwrap();
+    std::fs::write(
+        root.join("sources.list"),
+        format!("deb [trusted=yes] file:{} ./\n", repo.display()),
+    )
+    .unwrap();
+    std::fs::write(root.join("status"), "").unwrap();
+    let options = [
+        format!(
+            "Dir::Etc::SourceList={}",
+            root.join("sources.list").display()
+        ),
+        format!("Dir::Etc::SourceParts={}", root.join("none").display()),
+        format!("Dir::State::Lists={}", root.join("lists").display()),
+        format!("Dir::Cache={}", root.join("cache").display()),
+        "APT::Sandbox::User=root".to_string(),
+    ];
+    let mut update = Command::new("apt-get");
+    update.arg("-q");
+    for o in &options {
+        update.arg("-o").arg(o);
+    }
+    let out = update.arg("update").output().expect("run apt-get update");
+    assert!(
+        out.status.success(),
+        "apt-get update: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut args = Vec::new();
+    for o in &options {
+        args.push("-o".to_string());
+        args.push(o.clone());
+    }
+    args.extend(wanted.iter().cloned());
+    apt_get_inst(&root.join("status"), &args, false)
+}
+
+/// Small universes where apt's tie-breaks decide: the closure must equal
+/// apt-get's on the same stanzas.
+#[test]
+fn fixture_choices_equal_apt_get() {
+    if Command::new("apt-get").arg("--version").output().is_err() {
+        eprintln!("skipped: no apt-get");
+        return;
+    }
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "equal providers: the one apt created last",
+            "Package: app\nVersion: 1\nDepends: mta\n\n\
+             Package: exim\nVersion: 4\nProvides: mta\n\n\
+             Package: postfix\nVersion: 3\nProvides: mta\n",
+            &["app"],
+        ),
+        (
+            "equal providers, other order",
+            "Package: app\nVersion: 1\nDepends: mta\n\n\
+             Package: postfix\nVersion: 3\nProvides: mta\n\n\
+             Package: exim\nVersion: 4\nProvides: mta\n",
+            &["app"],
+        ),
+        (
+            "Essential, then Priority rank",
+            "Package: app\nVersion: 1\nDepends: awk, sh\n\n\
+             Package: gawk\nVersion: 5\nPriority: optional\nProvides: awk\n\n\
+             Package: mawk\nVersion: 1\nPriority: required\nProvides: awk\n\n\
+             Package: dash\nVersion: 1\nPriority: optional\nProvides: sh\n\n\
+             Package: bash\nVersion: 5\nPriority: optional\nEssential: yes\nProvides: sh\n",
+            &["app"],
+        ),
+        (
+            "the real package before providers; versioned provides",
+            "Package: app\nVersion: 1\nDepends: libfoo (>= 2), tool\n\n\
+             Package: libfoo-ng\nVersion: 7\nProvides: libfoo (= 2.5)\n\n\
+             Package: libfoo\nVersion: 3\n\n\
+             Package: tool\nVersion: 1\n\n\
+             Package: tool-ng\nVersion: 1\nProvides: tool\n",
+            &["app"],
+        ),
+        (
+            "uninstallable first alternative, wanted provider",
+            "Package: app\nVersion: 1\nDepends: broken | good, mta\n\n\
+             Package: broken\nVersion: 1\nDepends: nowhere\n\n\
+             Package: good\nVersion: 1\n\n\
+             Package: exim\nVersion: 4\nProvides: mta\n\n\
+             Package: postfix\nVersion: 3\nProvides: mta\n",
+            &["app", "exim"],
+        ),
+    ];
+    for (label, stanzas, wanted) in cases {
+        let wanted: Vec<String> = wanted.iter().map(|s| s.to_string()).collect();
+        let mut u = Universe::new("amd64");
+        let repo = u.add_repo("fixture", 500);
+        let text = complete_stanzas(stanzas);
+        for para in Paragraphs::new(&text, "fixture") {
+            u.add_deb(repo, &para.unwrap(), "fixture").unwrap();
+        }
+        let closure = resolve(&u, &wanted, &ResolveOptions::default())
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
+        let ours: BTreeSet<(String, String)> = closure
+            .packages
+            .iter()
+            .map(|s| (s.name.clone(), s.version.clone()))
+            .collect();
+        let apt = apt_get_fixture(stanzas, &wanted);
+        eprintln!(
+            "{label}: {:?}",
+            apt.iter().map(|(n, _)| n).collect::<Vec<_>>()
+        );
+        assert_eq!(ours, apt, "{label}");
+    }
 }
