@@ -58,9 +58,12 @@ pub enum Reason {
 /// One package of the closure.
 #[derive(Debug, Clone)]
 pub struct Selected {
+    /// The package in the universe: [`Universe::package`] gives its
+    /// filename, size and sha256 for a lock.
     pub id: PkgId,
     pub name: String,
     pub version: String,
+    /// Its architecture as indexed (`all` stays `all`).
     pub arch: String,
     /// Name of the repository it comes from.
     pub repo: String,
@@ -112,14 +115,17 @@ impl Closure {
 /// Why no closure could be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
+    /// A wanted name no package has or provides.
     #[error("unable to locate package {0}")]
     NotFound(String),
+    /// A `name=version` pin no package matches.
     #[error("version {version} of {name} not found; available: {}", list_or_none(.available))]
     NoSuchVersion {
         name: String,
         version: String,
         available: Vec<String>,
     },
+    /// A wanted virtual name with several providers, none of them wanted.
     #[error("{name} is a virtual package provided by {}; name one of them", .providers.join(", "))]
     Virtual {
         name: String,
@@ -133,6 +139,7 @@ pub enum ResolveError {
         dependency: String,
         candidates: Vec<String>,
     },
+    /// Two packages of the closure conflict (Conflicts or Breaks).
     #[error("{package} {kind} {relation}, but {other} is in the closure too")]
     Conflict {
         package: String,
@@ -552,10 +559,17 @@ impl<'u> Solver<'u> {
             current = parent;
         }
         chain.reverse();
+        // With alternatives, say which package each version belongs to.
+        let named = group.0.len() > 1;
         let mut candidates = Vec::new();
         for atom in &group.0 {
             for &id in self.u.versions_of(&atom.name) {
-                candidates.push(self.u.package(id).version.clone());
+                let version = &self.u.package(id).version;
+                candidates.push(if named {
+                    format!("{} {version}", atom.name)
+                } else {
+                    version.clone()
+                });
             }
             for (id, provide) in self.u.providers_of(&atom.name) {
                 let p = self.u.package(id);

@@ -18,10 +18,15 @@ pub struct PkgId(pub(crate) u32);
 /// A version relation operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
+    /// `<<`
     Lt,
+    /// `<=`
     Le,
+    /// `=`
     Eq,
+    /// `>=`
     Ge,
+    /// `>>`
     Gt,
 }
 
@@ -53,10 +58,14 @@ impl fmt::Display for Op {
 /// How a package may be used across architectures (Debian `Multi-Arch`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MultiArch {
+    /// No field, or `no`.
     #[default]
     No,
+    /// `same`: co-installable with itself of other architectures.
     Same,
+    /// `foreign`: satisfies dependencies of any architecture.
     Foreign,
+    /// `allowed`: dependents may say `name:any`.
     Allowed,
 }
 
@@ -66,7 +75,9 @@ pub enum MultiArch {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Atom {
     pub name: String,
+    /// The text after `:` in `name:any`.
     pub arch_qualifier: Option<String>,
+    /// `(op version)`, the version as written.
     pub constraint: Option<(Op, String)>,
 }
 
@@ -103,14 +114,18 @@ impl fmt::Display for Group {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Provide {
     pub name: String,
+    /// The version of `name (= version)`.
     pub version: Option<String>,
 }
 
 /// The kinds of positive dependency the resolver follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DepKind {
+    /// `Pre-Depends`
     PreDepends,
+    /// `Depends`
     Depends,
+    /// `Recommends`
     Recommends,
 }
 
@@ -135,6 +150,7 @@ impl fmt::Display for DepKind {
 #[derive(Debug, Clone)]
 pub struct Package {
     pub name: String,
+    /// The version as written in the index.
     pub version: String,
     /// Its architecture; `all` is usable on every architecture.
     pub arch: String,
@@ -151,11 +167,14 @@ pub struct Package {
     /// Dependencies in the order apt walks them (Pre-Depends, Depends,
     /// Recommends), each group with its kind.
     pub depends: Vec<(DepKind, Group)>,
-    /// Conflicts and Breaks, recorded and checked in the closure.
+    /// Conflicts and Breaks (the field name, then the relation), recorded
+    /// and checked in the closure.
     pub conflicts: Vec<(String, Group)>,
     /// Where the file lies in its repository and what it must hash to.
     pub filename: String,
+    /// Size of the file in bytes.
     pub size: u64,
+    /// SHA-256 of the file, lowercase hex.
     pub sha256: String,
 }
 
@@ -279,6 +298,7 @@ impl Universe {
         self.packages.len()
     }
 
+    /// Whether no package was added.
     pub fn is_empty(&self) -> bool {
         self.packages.is_empty()
     }
