@@ -303,7 +303,8 @@ impl Universe {
         self.packages.is_empty()
     }
 
-    /// The package `id` refers to.
+    /// The package `id` refers to. Ids come from this universe; one from
+    /// another universe may panic.
     pub fn package(&self, id: PkgId) -> &Package {
         &self.packages[id.0 as usize]
     }
