@@ -80,25 +80,58 @@ fn apt_get_inst(status: &Path, args: &[String], recommends: bool) -> BTreeSet<(S
         .collect()
 }
 
+/// CPU time this thread has used: the machine running the tests is shared,
+/// so wall time alone says little about the code's speed.
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
+/// Wall and CPU time of `f`.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration, Duration) {
+    let (wall, cpu) = (Instant::now(), thread_cpu());
+    let out = f();
+    (out, wall.elapsed(), thread_cpu() - cpu)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
 /// Read the indexes (already decompressed) into a universe, each index a
-/// repository of priority 500 as apt gives them by default. Returns the
-/// universe and the time spent parsing deb822 and adding stanzas.
-fn load(texts: &[(String, String)], arch: &str) -> (Universe, Duration, Duration) {
-    let t = Instant::now();
-    let parsed: Vec<Vec<Paragraph>> = texts
-        .iter()
-        .map(|(input, text)| parse(text, input).expect("Packages index parses"))
-        .collect();
-    let parsing = t.elapsed();
-    let t = Instant::now();
-    let mut u = Universe::new(arch);
-    for ((input, _), paragraphs) in texts.iter().zip(&parsed) {
-        let repo = u.add_repo(input, 500);
-        for para in paragraphs {
-            u.add_deb(repo, para, input).expect("stanza loads");
+/// repository of priority 500 as apt gives them by default, and print the
+/// time spent parsing deb822 and adding stanzas.
+fn load(texts: &[(String, String)], arch: &str) -> Universe {
+    let (parsed, wall, cpu) = timed(|| {
+        texts
+            .iter()
+            .map(|(input, text)| parse(text, input).expect("Packages index parses"))
+            .collect::<Vec<Vec<Paragraph>>>()
+    });
+    eprintln!(
+        "deb822 parse: {:.0} ms wall, {:.0} ms cpu",
+        ms(wall),
+        ms(cpu)
+    );
+    let (u, wall, cpu) = timed(|| {
+        let mut u = Universe::new(arch);
+        for ((input, _), paragraphs) in texts.iter().zip(&parsed) {
+            let repo = u.add_repo(input, 500);
+            for para in paragraphs {
+                u.add_deb(repo, para, input).expect("stanza loads");
+            }
         }
-    }
-    (u, parsing, t.elapsed())
+        u
+    });
+    eprintln!(
+        "add_deb of {} stanzas: {:.0} ms wall, {:.0} ms cpu",
+        u.len(),
+        ms(wall),
+        ms(cpu)
+    );
+    u
 }
 
 fn sets() -> Vec<(&'static str, Vec<String>)> {
@@ -169,14 +202,7 @@ fn closure_equals_apt_get() {
         .iter()
         .map(|f| (f.display().to_string(), cat_file(f)))
         .collect();
-    let (u, parsing, adding) = load(&texts, &arch);
-    eprintln!(
-        "{} stanzas from {} indexes: deb822 parse {:.0} ms, add_deb {:.0} ms",
-        u.len(),
-        files.len(),
-        parsing.as_secs_f64() * 1e3,
-        adding.as_secs_f64() * 1e3
-    );
+    let u = load(&texts, &arch);
     let dir = tempfile::tempdir().unwrap();
     let status = dir.path().join("status");
     std::fs::write(&status, "").unwrap();
@@ -190,10 +216,9 @@ fn closure_equals_apt_get() {
             let opts = ResolveOptions {
                 with_recommends: recommends,
             };
-            let t = Instant::now();
-            let closure = resolve(&u, &wanted, &opts)
-                .unwrap_or_else(|e| panic!("{label} (recommends={recommends}): {e}"));
-            let took = t.elapsed();
+            let (closure, wall, cpu) = timed(|| resolve(&u, &wanted, &opts));
+            let closure =
+                closure.unwrap_or_else(|e| panic!("{label} (recommends={recommends}): {e}"));
             let ours: BTreeSet<(String, String)> = closure
                 .packages
                 .iter()
@@ -201,10 +226,12 @@ fn closure_equals_apt_get() {
                 .collect();
             let apt = apt_get_inst(&status, &wanted, recommends);
             eprintln!(
-                "{label:<11} recommends={recommends:<5} apt-get {:>4} ours {:>4} resolve {:.1} ms",
+                "{label:<11} recommends={recommends:<5} apt-get {:>4} ours {:>4} \
+                 resolve {:.1} ms wall, {:.1} ms cpu",
                 apt.len(),
                 ours.len(),
-                took.as_secs_f64() * 1e3
+                ms(wall),
+                ms(cpu)
             );
             if ours != apt {
                 let only_ours: Vec<_> = ours.difference(&apt).collect();
