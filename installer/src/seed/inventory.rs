@@ -592,12 +592,15 @@ impl Checker {
                     _ => h.groups.first().cloned().unwrap_or_else(|| "all".into()),
                 }
             };
-            // Infra membership comes from the group, not a cluster parameter.
             let mut require = |cx: &mut Checker, role: Role, cluster: Option<&str>, seq: &str| {
                 if !h.has_role(role) {
                     return;
                 }
-                let group = cluster.map_or_else(|| "infra".to_string(), group_of);
+                // Infra and etcd membership come from the group of that name.
+                let group = match role {
+                    Role::Infra | Role::Etcd => role.name().to_string(),
+                    _ => cluster.map_or_else(|| role.name().to_string(), group_of),
+                };
                 let (path, line) = place(h.ip, &group);
                 let Some(n) = h.vars.int(seq) else {
                     cx.problem(path, line, format!("{role} member needs {seq}"));
