@@ -5,15 +5,16 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use pig_install::seed::{
-    LoadOptions, Role, Seed, SeedError, Status, check_requirements, identify,
-    identity::forced,
+    LoadOptions, Role, Seed, SeedError, Status, check_requirements, identify, identity::forced,
 };
 
 /// The inventory `name` from `$PIG_CONFORMANCE_DIR` (default
 /// /work/shared/conformance/pigsty).
 fn conformance(name: &str) -> Option<PathBuf> {
-    let dir = std::env::var_os("PIG_CONFORMANCE_DIR")
-        .map_or_else(|| PathBuf::from("/work/shared/conformance/pigsty"), PathBuf::from);
+    let dir = std::env::var_os("PIG_CONFORMANCE_DIR").map_or_else(
+        || PathBuf::from("/work/shared/conformance/pigsty"),
+        PathBuf::from,
+    );
     Some(dir.join(name)).filter(|p| p.exists())
 }
 
@@ -44,12 +45,26 @@ fn all_four_inventories_type_check() {
 
 #[test]
 fn ha_full_hosts_groups_clusters_and_roles() {
-    let Some(seed) = load("ha-full.yml") else { return };
+    let Some(seed) = load("ha-full.yml") else {
+        return;
+    };
     let ips: Vec<String> = seed.hosts().iter().map(|h| h.ip.to_string()).collect();
-    assert_eq!(ips, ["10.10.10.10", "10.10.10.11", "10.10.10.12", "10.10.10.13"]);
+    assert_eq!(
+        ips,
+        ["10.10.10.10", "10.10.10.11", "10.10.10.12", "10.10.10.13"]
+    );
     assert_eq!(
         seed.groups(),
-        ["infra", "etcd", "minio", "pg-meta", "pg-test", "redis-ms", "redis-meta", "redis-test"]
+        [
+            "infra",
+            "etcd",
+            "minio",
+            "pg-meta",
+            "pg-test",
+            "redis-ms",
+            "redis-meta",
+            "redis-test"
+        ]
     );
 
     let clusters = seed.pg_clusters();
@@ -70,7 +85,14 @@ fn ha_full_hosts_groups_clusters_and_roles() {
     let meta = seed.host(ip("10.10.10.10")).unwrap();
     assert_eq!(
         meta.roles(),
-        [Role::Node, Role::Infra, Role::Etcd, Role::Minio, Role::Pgsql, Role::Redis]
+        [
+            Role::Node,
+            Role::Infra,
+            Role::Etcd,
+            Role::Minio,
+            Role::Pgsql,
+            Role::Redis
+        ]
     );
     let n13 = seed.host(ip("10.10.10.13")).unwrap();
     assert_eq!(n13.roles(), [Role::Node, Role::Pgsql, Role::Redis]);
@@ -79,14 +101,19 @@ fn ha_full_hosts_groups_clusters_and_roles() {
     assert_eq!(n13.vars.str("redis_max_memory").as_deref(), Some("32MB"));
     assert_eq!(n13.nodename().as_deref(), Some("pg-test-3"));
     // group var, global var, and Pigsty's default
-    assert_eq!(n13.vars.str("pg_vip_address").as_deref(), Some("10.10.10.3/24"));
+    assert_eq!(
+        n13.vars.str("pg_vip_address").as_deref(),
+        Some("10.10.10.3/24")
+    );
     assert_eq!(n13.vars.str("pgbackrest_method").as_deref(), Some("minio"));
     assert_eq!(n13.vars.int("pg_port"), Some(5432));
 }
 
 #[test]
 fn demo_debian_group_vars_override_globals() {
-    let Some(seed) = load("demo-debian.yml") else { return };
+    let Some(seed) = load("demo-debian.yml") else {
+        return;
+    };
     let n11 = seed.host(ip("10.10.10.11")).unwrap();
     let n10 = seed.host(ip("10.10.10.10")).unwrap();
     assert_eq!(n11.vars.str("node_tune").as_deref(), Some("tiny"));
@@ -102,18 +129,30 @@ fn meta_and_slim_are_single_node() {
     assert_eq!(meta.hosts().len(), 1);
     let h = &meta.hosts()[0];
     assert_eq!(h.groups, ["pg-meta", "infra", "etcd", "app"]);
-    assert_eq!(h.roles(), [Role::Node, Role::Infra, Role::Etcd, Role::Pgsql]);
+    assert_eq!(
+        h.roles(),
+        [Role::Node, Role::Infra, Role::Etcd, Role::Pgsql]
+    );
     assert_eq!(h.vars.bool("repo_enabled"), Some(false));
-    assert!(meta.ignored().iter().any(|i| i.path == "all.children.app.vars.docker_enabled"));
+    assert!(
+        meta.ignored()
+            .iter()
+            .any(|i| i.path == "all.children.app.vars.docker_enabled")
+    );
 
     let Some(slim) = load("slim.yml") else { return };
-    assert_eq!(slim.hosts()[0].roles(), [Role::Node, Role::Etcd, Role::Pgsql]);
+    assert_eq!(
+        slim.hosts()[0].roles(),
+        [Role::Node, Role::Etcd, Role::Pgsql]
+    );
     assert!(slim.infra_nodes().is_empty());
 }
 
 #[test]
 fn default_passwords_are_refused_by_name_and_path() {
-    let Some(path) = conformance("ha-full.yml") else { return };
+    let Some(path) = conformance("ha-full.yml") else {
+        return;
+    };
     let e = Seed::load(&path).unwrap_err();
     let SeedError::Invalid { problems, .. } = &e else {
         panic!("{e}")
@@ -140,7 +179,10 @@ fn default_passwords_are_refused_by_name_and_path() {
     let text = e.to_string();
     assert!(text.contains("\"DBUser.DBA\""), "{text}");
     // every problem is about a password
-    assert!(problems.iter().all(|p| p.message.contains("refused")), "{text}");
+    assert!(
+        problems.iter().all(|p| p.message.contains("refused")),
+        "{text}"
+    );
     for name in ["meta.yml", "slim.yml", "demo-debian.yml"] {
         if let Some(p) = conformance(name) {
             let e = Seed::load(&p).unwrap_err().to_string();
@@ -188,7 +230,10 @@ fn meta_requirements_against_debian12_report_postgresql_18_missing() {
     assert!(missing("package pgsql-main"), "{messages:#?}");
     assert!(missing("module infra"), "{messages:#?}");
     // etcd is there under Debian's name
-    assert!(findings.iter().any(|f| f.message == "module etcd: present"), "{messages:#?}");
+    assert!(
+        findings.iter().any(|f| f.message == "module etcd: present"),
+        "{messages:#?}"
+    );
 
     // The same inventory on a PostgreSQL 15 bundle: only infra bits are missing.
     let mut seed15 = std::fs::read_to_string(conformance("meta.yml").unwrap()).unwrap();
@@ -203,7 +248,9 @@ fn meta_requirements_against_debian12_report_postgresql_18_missing() {
     .unwrap();
     let findings = check_requirements(&seed15.requirements(), &debian12_like());
     for f in &findings {
-        if let pig_install::seed::Requirement::Extension { .. } | pig_install::seed::Requirement::PgVersion { .. } = f.requirement {
+        if let pig_install::seed::Requirement::Extension { .. }
+        | pig_install::seed::Requirement::PgVersion { .. } = f.requirement
+        {
             assert_eq!(f.status, Status::Present, "{}", f.message);
         }
     }
@@ -211,7 +258,9 @@ fn meta_requirements_against_debian12_report_postgresql_18_missing() {
 
 #[test]
 fn identify_by_address_hostname_and_force() {
-    let Some(seed) = load("ha-full.yml") else { return };
+    let Some(seed) = load("ha-full.yml") else {
+        return;
+    };
     let found = identify(&seed, &[ip("192.168.1.5"), ip("10.10.10.12")], None).unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].ip, ip("10.10.10.12"));
@@ -220,7 +269,10 @@ fn identify_by_address_hostname_and_force() {
     let by_name = identify(&seed, &[ip("192.168.1.5")], Some("pg-test-1")).unwrap();
     assert_eq!(by_name[0].ip, ip("10.10.10.11"));
 
-    assert_eq!(forced(&seed, ip("10.10.10.13")).unwrap().ip, ip("10.10.10.13"));
+    assert_eq!(
+        forced(&seed, ip("10.10.10.13")).unwrap().ip,
+        ip("10.10.10.13")
+    );
 
     let e = identify(&seed, &[ip("192.168.1.5")], Some("laptop")).unwrap_err();
     let text = e.to_string();

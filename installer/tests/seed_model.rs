@@ -120,21 +120,34 @@ fn ill_typed_parameters_name_path_type_and_value() {
 
 #[test]
 fn malformed_yaml_names_line_and_column() {
-    let e = Seed::from_str("all:\n  vars:\n    pg_version: [18\n  children: {}\n", "seed.yml")
-        .unwrap_err();
+    let e = Seed::from_str(
+        "all:\n  vars:\n    pg_version: [18\n  children: {}\n",
+        "seed.yml",
+    )
+    .unwrap_err();
     let SeedError::Syntax { line, column, .. } = &e else {
         panic!("{e}")
     };
     assert!(*line >= 3 && *column > 0, "{e}");
-    assert!(e.to_string().starts_with(&format!("seed.yml:{line}:{column}: ")), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with(&format!("seed.yml:{line}:{column}: ")),
+        "{e}"
+    );
 }
 
 #[test]
 fn structure_errors() {
     let e = error("all:\n  children:\n    g:\n      hosts: { db1: {} }\n");
-    assert!(e.contains("all.children.g.hosts.db1: hosts are keyed by IP address"), "{e}");
+    assert!(
+        e.contains("all.children.g.hosts.db1: hosts are keyed by IP address"),
+        "{e}"
+    );
     let e = error("all:\n  children:\n    g:\n      children: { h: {} }\n");
-    assert!(e.contains("all.children.g.children: nested groups are not supported"), "{e}");
+    assert!(
+        e.contains("all.children.g.children: nested groups are not supported"),
+        "{e}"
+    );
     let e = error("al: {}\n");
     assert!(e.contains("al: unknown top-level key"), "{e}");
     assert!(e.contains("all: missing"), "{e}");
@@ -156,18 +169,35 @@ fn cluster_identity_is_checked() {
     etcd: { hosts: { 10.0.0.1: {} } }
 ",
     );
-    assert!(e.contains("all.children.pg-x.hosts.10.0.0.2: pg_seq 1 is also used by 10.0.0.1"), "{e}");
-    assert!(e.contains("all.children.pg-x.hosts.10.0.0.3: pgsql member needs pg_seq"), "{e}");
-    assert!(e.contains("cluster pg-x needs exactly one pg_role: primary, has 2"), "{e}");
-    assert!(e.contains("all.children.etcd.hosts.10.0.0.1: etcd member needs etcd_seq"), "{e}");
+    assert!(
+        e.contains("all.children.pg-x.hosts.10.0.0.2: pg_seq 1 is also used by 10.0.0.1"),
+        "{e}"
+    );
+    assert!(
+        e.contains("all.children.pg-x.hosts.10.0.0.3: pgsql member needs pg_seq"),
+        "{e}"
+    );
+    assert!(
+        e.contains("cluster pg-x needs exactly one pg_role: primary, has 2"),
+        "{e}"
+    );
+    assert!(
+        e.contains("all.children.etcd.hosts.10.0.0.1: etcd member needs etcd_seq"),
+        "{e}"
+    );
 }
 
 #[test]
 fn pig_section_is_strict() {
-    let e = error("all: { hosts: { 10.0.0.1: {} } }\npig: { format: 2, colour: blue, secrets: { pg_port: x } }\n");
+    let e = error(
+        "all: { hosts: { 10.0.0.1: {} } }\npig: { format: 2, colour: blue, secrets: { pg_port: x } }\n",
+    );
     assert!(e.contains("pig.format: unsupported seed format 2"), "{e}");
     assert!(e.contains("pig.colour: unknown key"), "{e}");
-    assert!(e.contains("pig.secrets.pg_port: not a credential parameter"), "{e}");
+    assert!(
+        e.contains("pig.secrets.pg_port: not a credential parameter"),
+        "{e}"
+    );
     let e = error("all: { hosts: { 10.0.0.1: {} } }\npig: { format: 1, bundle: md5:abc }\n");
     assert!(e.contains("pig.bundle: expected sha256:"), "{e}");
 }
@@ -188,7 +218,16 @@ pig:
     assert!(!e.contains("pg_admin_password"), "{e}");
     let s = seed(text);
     let h = &s.hosts()[0];
-    assert_eq!(h.vars.str("pg_admin_password").as_deref(), Some("Chosen.By.Operator.2026"));
-    assert_eq!(h.vars.str("patroni_password").as_deref(), Some("generated-b"));
-    assert_eq!(h.vars.resolved("patroni_password").unwrap().origin, Origin::Generated);
+    assert_eq!(
+        h.vars.str("pg_admin_password").as_deref(),
+        Some("Chosen.By.Operator.2026")
+    );
+    assert_eq!(
+        h.vars.str("patroni_password").as_deref(),
+        Some("generated-b")
+    );
+    assert_eq!(
+        h.vars.resolved("patroni_password").unwrap().origin,
+        Origin::Generated
+    );
 }
