@@ -70,7 +70,8 @@ pub fn generate_ca(common_name: &str) -> Result<CaPem, rcgen::Error> {
     let (year, month, day) = (today.year(), today.month() as u8, today.day() as u8);
     params.not_before = rcgen::date_time_ymd(year, month, day);
     // 29 February has no match ten years on.
-    params.not_after = rcgen::date_time_ymd(year + CA_YEARS, month, day.min(28));
+    let end_day = if (month, day) == (2, 29) { 28 } else { day };
+    params.not_after = rcgen::date_time_ymd(year + CA_YEARS, month, end_day);
     let mut serial = [0u8; 16];
     OsRng.fill_bytes(&mut serial);
     serial[0] &= 0x7f; // positive, as RFC 5280 requires
@@ -115,7 +116,9 @@ pub fn render(template: Template, hosts: &[IpAddr]) -> Result<String, String> {
     }
     let ca = generate_ca("pigsty-ca").map_err(|e| format!("making the CA: {e}"))?;
     let key = |ip: &IpAddr| format!("\"{ip}\"");
-    let admin = hosts.first().map(ToString::to_string).unwrap_or_default();
+    let Some(first) = hosts.first() else {
+        return Err("no host address given".into());
+    };
 
     let mut s = String::new();
     s.push_str(
@@ -125,7 +128,7 @@ pub fn render(template: Template, hosts: &[IpAddr]) -> Result<String, String> {
          all:\n  children:\n",
     );
     s.push_str("    infra:\n      hosts:\n");
-    let _ = writeln!(s, "        {}: {{ infra_seq: 1 }}", key(&hosts[0]));
+    let _ = writeln!(s, "        {}: {{ infra_seq: 1 }}", key(first));
     s.push_str("    etcd:\n      hosts:\n");
     for (i, ip) in hosts.iter().enumerate() {
         let _ = writeln!(s, "        {}: {{ etcd_seq: {} }}", key(ip), i + 1);
@@ -149,7 +152,13 @@ pub fn render(template: Template, hosts: &[IpAddr]) -> Result<String, String> {
     );
     s.push_str("        pg_databases:\n          - { name: meta, owner: dbuser_meta, comment: pig meta database }\n");
     s.push_str("  vars:\n");
-    let _ = writeln!(s, "    admin_ip: {admin}");
+    let _ = writeln!(s, "    admin_ip: {first}");
+    // nginx basic-auth users default to Pigsty's admin/pigsty.
+    let _ = writeln!(
+        s,
+        "    nginx_users: {{ admin: \"{}\" }}",
+        secrets::generate_password()
+    );
     s.push_str("    node_tune: oltp\n    pg_conf: oltp.yml\n");
     if template == Template::Ha3 {
         s.push_str("    pg_rto: norm\n");

@@ -415,3 +415,47 @@ fn module(role: Role, have: &BTreeSet<&str>) -> (Status, String) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(list: &[&str]) -> BTreeSet<&'static str> {
+        list.iter()
+            .map(|s| &*Box::leak(s.to_string().into_boxed_str()))
+            .collect()
+    }
+
+    #[test]
+    fn extension_packages_by_debian_and_el_names() {
+        let deb = names(&["postgresql-17-pgvector", "postgresql-17-postgis-3"]);
+        let el = names(&["pgvector_17", "postgis35_17", "postgresql17-server"]);
+        for have in [&deb, &el] {
+            assert_eq!(extension("vector", 17, "p", have).0, Status::Present);
+            assert_eq!(extension("postgis", 17, "p", have).0, Status::Present);
+            assert_eq!(extension("pg_trgm", 17, "p", have).0, Status::Present);
+            let (status, message) = extension("timescaledb", 17, "p", have);
+            assert_eq!(status, Status::Missing);
+            assert!(
+                message.contains("postgresql-17-timescaledb or timescaledb_17"),
+                "{message}"
+            );
+            // another major version does not count
+            assert_eq!(extension("vector", 18, "p", have).0, Status::Missing);
+        }
+        assert_eq!(server_versions(&el), BTreeSet::from([17]));
+    }
+
+    #[test]
+    fn aliases_and_groups() {
+        let have = names(&["postgresql-16", "patroni", "pgbouncer", "pgbackrest"]);
+        assert_eq!(package("pgsql-main", 16, "p", &have).0, Status::Present);
+        let (status, message) = package("pgsql-common", 16, "p", &have);
+        assert_eq!(status, Status::Missing);
+        assert!(
+            message.ends_with("bundle lacks pg-exporter or pg_exporter"),
+            "{message}"
+        );
+        assert_eq!(package("pg16-time", 16, "p", &have).0, Status::Unknown);
+    }
+}
