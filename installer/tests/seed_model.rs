@@ -231,3 +231,41 @@ pig:
         Origin::Generated
     );
 }
+
+#[test]
+fn nginx_users_default_is_refused_on_infra_nodes_only() {
+    let infra = "all:\n  children:\n    infra: { hosts: { 10.0.0.1: { infra_seq: 1 } } }\n";
+    let e = Seed::from_str(infra, "seed.yml").unwrap_err().to_string();
+    assert!(e.contains("all.vars.nginx_users: not set, and Pigsty's default \"{admin: \\\"pigsty\\\"}\" is refused"), "{e}");
+    let plain = "all:\n  hosts: { 10.0.0.1: {} }\n";
+    let e = Seed::from_str(plain, "seed.yml").unwrap_err().to_string();
+    assert!(!e.contains("nginx_users"), "{e}");
+}
+
+#[test]
+fn odd_shapes_are_errors_not_panics() {
+    for text in [
+        "",
+        "~",
+        "[1, 2]",
+        "all: [1, 2]",
+        "all: {children: [x]}",
+        "all: {children: {g: [1]}}",
+        "all: {children: {g: {hosts: [1]}}}",
+        "all: {hosts: {10.0.0.1: [1]}}",
+        "all: {vars: 5}",
+        "all: {hosts: {10.0.0.1: {pg_cluster: x}}}",
+        "all: {}\npig: 5",
+        "all: {}\npig: {format: 1, ca: 5, secrets: [1]}",
+        "all: {}\npig: {format: 1, ca: {cert: x, key: '-----BEGIN PRIVATE KEY-----\\nAAAA\\n-----END PRIVATE KEY-----\\n'}}",
+        "all: {vars: {pg_users: [{password: 5}], nginx_users: {a: [1]}, pgbackrest_repo: {x: 1}}}",
+        "all: {vars: {redis_max_memory: '99999999999999999999999TB'}}",
+        "all: &a {children: *a}",
+        "all: {vars: {pg_version: 99999999999999999999}}",
+    ] {
+        match Seed::from_str_with(text, "odd.yml", INSECURE) {
+            Ok(seed) => assert!(seed.hosts().len() <= 1, "{text}"),
+            Err(e) => assert!(e.to_string().starts_with("odd.yml"), "{text}: {e}"),
+        }
+    }
+}

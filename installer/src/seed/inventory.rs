@@ -704,10 +704,23 @@ impl Checker {
                 }
             }
         }
+        // Credentials inside structured defaults (nginx_users: {admin: pigsty})
+        // matter only where the role that uses them runs.
+        for h in hosts {
+            if !h.has_role(Role::Infra) {
+                continue;
+            }
+            if let Some(r) = h.vars.resolved("nginx_users")
+                && r.origin == Origin::Default
+                && !secrets::nested_well_known("nginx_users", &r.node, "").is_empty()
+            {
+                defaulted.insert("nginx_users".to_string());
+            }
+        }
         for name in defaulted {
             let value = defaults::spec(&name)
                 .and_then(|s| s.default.as_ref())
-                .and_then(Node::scalar_text)
+                .map(|d| d.scalar_text().unwrap_or_else(|| d.value.to_string()))
                 .unwrap_or_default();
             self.problem(
                 format!("all.vars.{name}"),
