@@ -2,14 +2,18 @@
 
 use clap::Parser;
 
-/// Configure this node for its roles from a Pigsty-style seed inventory.
-///
-/// The seed model, plan/apply engine and roles arrive with the installer
-/// work; this build only reports its version.
-#[derive(Parser)]
-#[command(version, about)]
-struct Cli {}
+use pig_install::cmdline::{Cli, Command, SeedCommand};
+use pig_install::commands;
 
 fn main() {
-    let Cli {} = Cli::parse();
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Seed(SeedCommand::Init(args)) => commands::seed_init(args),
+        Command::Seed(SeedCommand::Check(args)) => commands::seed_check(args),
+        Command::Identify(args) => commands::identify(args),
+    };
+    if let Err(e) = result {
+        eprintln!("pig-install: {e:#}");
+        std::process::exit(commands::exit_code(&e));
+    }
 }

@@ -1,0 +1,108 @@
+//! Command-line types (clap derive). Doc comments are the help text.
+//!
+//! Later subcommands (`plan`, `apply`, a `--role` override) slot in as
+//! new `Command` variants with their own argument structs.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Configure this node for its roles from a Pigsty-style seed inventory.
+#[derive(Debug, Parser)]
+#[command(version, about, max_term_width = 80)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// pig-install's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Make or check a seed (inventory, secrets and CA in one file).
+    #[command(subcommand)]
+    Seed(SeedCommand),
+    /// Show which inventory hosts this node is and the roles it gets.
+    Identify(IdentifyArgs),
+}
+
+/// `pig-install seed …`
+#[derive(Debug, Subcommand)]
+pub enum SeedCommand {
+    /// Write a new seed with random passwords and a fresh CA.
+    ///
+    /// The seed holds the CA private key and every password: it is
+    /// written with mode 0600 and must be kept secret.
+    Init(InitArgs),
+    /// Parse and type-check a seed; list hosts, roles, clusters and what
+    /// it needs from a bundle.
+    Check(CheckArgs),
+}
+
+/// Arguments of `seed init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Cluster shape.
+    #[arg(long, value_enum, default_value_t = TemplateArg::Singleton)]
+    pub template: TemplateArg,
+    /// Host addresses, comma-separated: one for singleton, three for ha3
+    /// [default: 10.10.10.10, 10.10.10.11, 10.10.10.12].
+    #[arg(long, value_delimiter = ',', value_name = "IP,…")]
+    pub hosts: Vec<IpAddr>,
+    /// Where to write the seed.
+    #[arg(long, short, value_name = "FILE", default_value = "seed.yml")]
+    pub out: PathBuf,
+    /// Replace FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Cluster shapes `seed init` can make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateArg {
+    /// One node: infra, etcd and a PostgreSQL primary.
+    Singleton,
+    /// Three nodes: etcd on all, PostgreSQL primary and two replicas.
+    Ha3,
+}
+
+/// How a seed is read.
+#[derive(Debug, Args)]
+pub struct SeedOptions {
+    /// Accept Pigsty's well-known default passwords (demos only).
+    #[arg(long)]
+    pub insecure_default_passwords: bool,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `seed check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The seed file.
+    #[arg(value_name = "SEED", default_value = "seed.yml")]
+    pub seed: PathBuf,
+    /// Compare requirements with the package names in FILE (one per line).
+    #[arg(long, value_name = "FILE")]
+    pub packages: Option<PathBuf>,
+    /// Reading and output options.
+    #[command(flatten)]
+    pub options: SeedOptions,
+}
+
+/// Arguments of `identify`.
+#[derive(Debug, Args)]
+pub struct IdentifyArgs {
+    /// The seed file.
+    #[arg(long, value_name = "SEED", default_value = "/etc/pig/seed.yml")]
+    pub seed: PathBuf,
+    /// Act as the inventory host with this address instead of matching
+    /// this machine's addresses and host name.
+    #[arg(long, value_name = "IP")]
+    pub host: Option<IpAddr>,
+    /// Reading and output options.
+    #[command(flatten)]
+    pub options: SeedOptions,
+}

@@ -1,0 +1,244 @@
+//! One function per subcommand; `main` dispatches here.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value as Json, json};
+
+use crate::cmdline::{CheckArgs, IdentifyArgs, InitArgs, SeedOptions, TemplateArg};
+use crate::seed::identity::{self, local_addresses, local_hostname};
+use crate::seed::init::{self, Template};
+use crate::seed::{Finding, Host, LoadOptions, Role, Seed, SeedError, Status, check_requirements};
+
+/// Arguments that make no sense together; exit status 2 like a usage error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BadArguments(pub String);
+
+/// Exit status for an error: 2 for a bad seed or bad arguments, 1 otherwise.
+pub fn exit_code(e: &anyhow::Error) -> i32 {
+    let bad_input = e.chain().any(|c| {
+        c.downcast_ref::<BadArguments>().is_some()
+            || matches!(
+                c.downcast_ref::<SeedError>(),
+                Some(SeedError::Syntax { .. } | SeedError::Invalid { .. })
+            )
+    });
+    if bad_input { 2 } else { 1 }
+}
+
+/// `seed init`: write a new seed with random secrets and a fresh CA.
+pub fn seed_init(args: &InitArgs) -> Result<()> {
+    let template = match args.template {
+        TemplateArg::Singleton => Template::Singleton,
+        TemplateArg::Ha3 => Template::Ha3,
+    };
+    let hosts = if args.hosts.is_empty() {
+        template.default_hosts()
+    } else {
+        args.hosts.clone()
+    };
+    if args.out.exists() && !args.force {
+        return Err(BadArguments(format!(
+            "{} exists; pass --force to replace it",
+            args.out.display()
+        ))
+        .into());
+    }
+    let text = init::render(template, &hosts).map_err(BadArguments)?;
+    // Prove the new seed reads back before writing it anywhere.
+    Seed::from_str(&text, &args.out.display().to_string())
+        .context("the generated seed does not check (a pig-install defect)")?;
+    pig_repo::atomic::write_file_mode(&args.out, text.as_bytes(), 0o600)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    println!(
+        "wrote {} (mode 0600: it holds the CA key and all passwords)",
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn load(path: &Path, options: &SeedOptions) -> Result<Seed> {
+    Ok(Seed::load_with(
+        path,
+        LoadOptions {
+            insecure_default_passwords: options.insecure_default_passwords,
+        },
+    )?)
+}
+
+fn roles_text(host: &Host) -> String {
+    let roles: Vec<&str> = host.roles().iter().map(|r| r.name()).collect();
+    roles.join(", ")
+}
+
+fn host_json(host: &Host) -> Json {
+    json!({
+        "ip": host.ip.to_string(),
+        "nodename": host.nodename(),
+        "groups": host.groups,
+        "roles": host.roles().iter().map(|r| r.name()).collect::<Vec<_>>(),
+    })
+}
+
+/// `seed check`: parse, type-check, summarise, compare with a package list.
+pub fn seed_check(args: &CheckArgs) -> Result<()> {
+    let seed = load(&args.seed, &args.options)?;
+    let requirements = seed.requirements();
+    let findings: Option<Vec<Finding>> = match &args.packages {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let names: Vec<String> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+                .collect();
+            Some(check_requirements(&requirements, &names))
+        }
+        None => None,
+    };
+    if args.options.json {
+        let report = json!({
+            "seed": seed.input(),
+            "hosts": seed.hosts().iter().map(host_json).collect::<Vec<_>>(),
+            "pg_clusters": seed.pg_clusters().iter().map(|(name, members)| json!({
+                "name": name,
+                "members": members.iter().map(|m| json!({
+                    "ip": m.ip.to_string(), "pg_seq": m.seq, "pg_role": m.role,
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "etcd": seed.etcd_members().iter().map(|m| json!({"ip": m.ip.to_string(), "etcd_seq": m.seq})).collect::<Vec<_>>(),
+            "infra": seed.infra_nodes().iter().map(|m| json!({"ip": m.ip.to_string(), "infra_seq": m.seq})).collect::<Vec<_>>(),
+            "minio": seed.minio_nodes().iter().map(|m| json!({"ip": m.ip.to_string(), "minio_seq": m.seq})).collect::<Vec<_>>(),
+            "redis_clusters": seed.redis_clusters().iter().map(|(name, members)| json!({
+                "name": name,
+                "members": members.iter().map(|m| json!({"ip": m.ip.to_string(), "redis_node": m.seq})).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "ignored": seed.ignored().iter().map(|i| json!({"name": i.name, "path": i.path})).collect::<Vec<_>>(),
+            "requirements": requirements.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "findings": findings.as_ref().map(|f| f.iter().map(|f| json!({
+                "requirement": f.requirement.to_string(),
+                "status": match f.status { Status::Present => "present", Status::Missing => "missing", Status::Unknown => "unknown" },
+                "message": f.message,
+            })).collect::<Vec<_>>()),
+        });
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", check_text(&seed, &requirements, findings.as_deref()));
+    }
+    let missing = findings
+        .iter()
+        .flatten()
+        .filter(|f| f.status == Status::Missing)
+        .count();
+    if missing > 0 {
+        bail!("{missing} requirement(s) of the seed are missing from the package list");
+    }
+    Ok(())
+}
+
+fn check_text(
+    seed: &Seed,
+    requirements: &[crate::seed::Requirement],
+    findings: Option<&[Finding]>,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}: valid seed, {} host(s)",
+        seed.input(),
+        seed.hosts().len()
+    );
+    s.push_str("hosts:\n");
+    for h in seed.hosts() {
+        let _ = writeln!(
+            s,
+            "  {:<15} roles: {}; groups: {}",
+            h.ip,
+            roles_text(h),
+            h.groups.join(", ")
+        );
+    }
+    s.push_str("clusters:\n");
+    for (name, members) in seed.pg_clusters() {
+        let list: Vec<String> = members
+            .iter()
+            .map(|m| format!("{} (seq {}, {})", m.ip, m.seq, m.role))
+            .collect();
+        let _ = writeln!(s, "  pgsql {name}: {}", list.join(", "));
+    }
+    let seqs = |members: Vec<crate::seed::SeqMember>| -> String {
+        let list: Vec<String> = members
+            .iter()
+            .map(|m| format!("{} (seq {})", m.ip, m.seq))
+            .collect();
+        list.join(", ")
+    };
+    for (label, role, members) in [
+        ("etcd", Role::Etcd, seed.etcd_members()),
+        ("infra", Role::Infra, seed.infra_nodes()),
+        ("minio", Role::Minio, seed.minio_nodes()),
+    ] {
+        if seed.hosts_with(role).next().is_some() {
+            let _ = writeln!(s, "  {label}: {}", seqs(members));
+        }
+    }
+    for (name, members) in seed.redis_clusters() {
+        let _ = writeln!(s, "  redis {name}: {}", seqs(members));
+    }
+    if !seed.ignored().is_empty() {
+        s.push_str("ignored (accepted, pig does not act on them):\n");
+        for i in seed.ignored() {
+            let _ = writeln!(s, "  {}", i.path);
+        }
+    }
+    match findings {
+        None => {
+            s.push_str("requirements (compare with a bundle: --packages FILE):\n");
+            for r in requirements {
+                let _ = writeln!(s, "  {r}");
+            }
+        }
+        Some(findings) => {
+            s.push_str("requirements:\n");
+            for f in findings {
+                let mark = match f.status {
+                    Status::Present => "ok     ",
+                    Status::Missing => "MISSING",
+                    Status::Unknown => "?      ",
+                };
+                let _ = writeln!(s, "  {mark} {}", f.message);
+            }
+        }
+    }
+    s
+}
+
+/// `identify`: which hosts this node is and the roles it gets.
+pub fn identify(args: &IdentifyArgs) -> Result<()> {
+    let seed = load(&args.seed, &args.options)?;
+    let hosts = match args.host {
+        Some(ip) => vec![identity::forced(&seed, ip)?],
+        None => {
+            let addresses = local_addresses().context("listing this machine's addresses")?;
+            let hostname = local_hostname();
+            identity::identify(&seed, &addresses, hostname.as_deref())?
+        }
+    };
+    if args.options.json {
+        let list: Vec<Json> = hosts.iter().map(host_json).collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "hosts": list }))?
+        );
+    } else {
+        for h in &hosts {
+            let name = h.nodename().map(|n| format!(" ({n})")).unwrap_or_default();
+            println!("{}{name}: {}", h.ip, roles_text(h));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! pig-install: configure a node from a seed, a Pigsty-style inventory
+//! that every node holds whole and reads for its own part.
+
+pub mod cmdline;
+pub mod commands;
+pub mod seed;
