@@ -1,5 +1,6 @@
 //! pig-build: recipes, closure, fetch, locks, repositories and bundles.
 
+pub mod bundle_layout;
 pub mod cache;
 pub mod cmdline;
 pub mod fetch;
@@ -8,3 +9,4 @@ pub mod mirror;
 pub mod pack;
 pub mod recipe;
 pub mod repo_index;
+pub mod verify;

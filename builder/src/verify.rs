@@ -1,0 +1,1027 @@
+//! `pig-build verify BUNDLE`: prove a bundle is what its manifest says.
+//!
+//! Five steps, in order: extract safely, check the layout, check the
+//! signatures, check every hash, and (unless told not to) prove closure by
+//! installing each module's packages from the bundle alone into a fresh
+//! root with `mmdebstrap`, inside a network namespace with no route.
+//!
+//! A bundle that cannot be read or extracted safely is an error. Anything
+//! wrong with what it holds becomes a problem in the [`VerifyReport`],
+//! which names the file and what was wrong; the install step runs only when
+//! the earlier steps found nothing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::fs::{self, File};
+use std::io::BufReader;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use flate2::read::MultiGzDecoder;
+use pig_repo::deb::packages::{PackageEntry, PackagesReader};
+use pig_repo::deb::release::Release;
+use pig_repo::signing::Keyring;
+use rayon::prelude::*;
+use serde::Serialize;
+use tar::EntryType;
+
+use crate::bundle_layout::{
+    self, BundleKind, COMMON_FILES, DEB_INDEX_FILES, INRELEASE, Manifest, PACKAGES, RELEASE,
+    RELEASE_GPG, REPO_COMPLETE, TOP_DIR,
+};
+
+/// Lines of mmdebstrap's output kept in the report when an install fails.
+const LOG_TAIL_LINES: usize = 25;
+
+/// The suite name given to mmdebstrap. Any name works because the full
+/// source line is given; it only names the chroot's suite in messages.
+const SUITE: &str = "bundle";
+
+/// What `verify_bundle` checks beyond signatures and hashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Public key the repository must be signed with; `None` trusts the key
+    /// inside the bundle, whose fingerprint must match the manifest.
+    pub key: Option<PathBuf>,
+    /// Prove closure by installing every module into a fresh root.
+    pub install: bool,
+    /// Install all modules' packages in one mmdebstrap run rather than one
+    /// run per module: faster, but does not tell which module is broken.
+    pub all_at_once: bool,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            key: None,
+            install: true,
+            all_at_once: false,
+        }
+    }
+}
+
+/// Outcome of one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Passed,
+    Failed,
+    /// Not run: turned off, or an earlier step failed.
+    Skipped,
+}
+
+/// One step of the verification.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    /// `extract`, `layout`, `signature`, `hashes` or `closure`.
+    pub name: String,
+    pub status: CheckStatus,
+    pub seconds: f64,
+    /// What was checked, or why the step was skipped.
+    pub detail: String,
+}
+
+/// The result of installing one module's packages from the bundle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModuleInstall {
+    /// Module name, or `all` when every module was installed at once.
+    pub module: String,
+    pub packages: Vec<String>,
+    pub ok: bool,
+    pub seconds: f64,
+    /// The end of mmdebstrap's output when the install failed: apt's
+    /// account of what could not be installed.
+    pub log_tail: Vec<String>,
+}
+
+/// Sizes of what was checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VerifyCounts {
+    /// Stanzas in `Packages`.
+    pub packages: usize,
+    /// Package files hashed against `Packages`.
+    pub package_files: usize,
+    /// Bytes of package files hashed.
+    pub package_bytes: u64,
+    /// Files checked against `SHA256SUMS`.
+    pub sha256sums_files: usize,
+    pub modules: usize,
+}
+
+/// What `verify_bundle` found. The bundle is good when `problems` is empty.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyReport {
+    pub bundle: PathBuf,
+    /// From the manifest, once it parsed.
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub os: Option<String>,
+    pub arch: Option<String>,
+    /// Fingerprint of the key the signatures were checked with.
+    pub key_fingerprint: Option<String>,
+    pub checks: Vec<Check>,
+    pub counts: VerifyCounts,
+    pub modules: Vec<ModuleInstall>,
+    /// Everything wrong, each naming the file (as `pigsty/…`) or module.
+    pub problems: Vec<String>,
+    pub seconds: f64,
+}
+
+impl VerifyReport {
+    /// Whether every step that ran passed.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+
+    fn new(bundle: &Path) -> VerifyReport {
+        VerifyReport {
+            bundle: bundle.to_path_buf(),
+            name: None,
+            version: None,
+            os: None,
+            arch: None,
+            key_fingerprint: None,
+            checks: Vec::new(),
+            counts: VerifyCounts::default(),
+            modules: Vec::new(),
+            problems: Vec::new(),
+            seconds: 0.0,
+        }
+    }
+
+    /// Records a step's outcome; its problems join the report's.
+    fn record(&mut self, name: &str, started: Instant, detail: String, problems: Vec<String>) {
+        let status = if problems.is_empty() {
+            CheckStatus::Passed
+        } else {
+            CheckStatus::Failed
+        };
+        self.checks.push(Check {
+            name: name.to_string(),
+            status,
+            seconds: started.elapsed().as_secs_f64(),
+            detail,
+        });
+        self.problems.extend(problems);
+    }
+
+    fn skip(&mut self, name: &str, why: &str) {
+        self.checks.push(Check {
+            name: name.to_string(),
+            status: CheckStatus::Skipped,
+            seconds: 0.0,
+            detail: why.to_string(),
+        });
+    }
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let describe = |v: &Option<String>| v.as_deref().unwrap_or("?").to_string();
+        writeln!(
+            f,
+            "{}: {} {} ({} {})",
+            self.bundle.display(),
+            describe(&self.name),
+            describe(&self.version),
+            describe(&self.os),
+            describe(&self.arch)
+        )?;
+        for c in &self.checks {
+            let status = match c.status {
+                CheckStatus::Passed => "ok",
+                CheckStatus::Failed => "FAILED",
+                CheckStatus::Skipped => "skipped",
+            };
+            writeln!(
+                f,
+                "  {:<10} {:<8} {:>7.2}s  {}",
+                c.name, status, c.seconds, c.detail
+            )?;
+        }
+        for m in &self.modules {
+            let status = if m.ok { "ok" } else { "FAILED" };
+            writeln!(
+                f,
+                "  module {:<12} {:<6} {:>7.2}s  {} packages",
+                m.module,
+                status,
+                m.seconds,
+                m.packages.len()
+            )?;
+        }
+        for p in &self.problems {
+            writeln!(f, "problem: {p}")?;
+        }
+        for m in self.modules.iter().filter(|m| !m.ok) {
+            writeln!(f, "mmdebstrap output for module {} (end):", m.module)?;
+            for line in &m.log_tail {
+                writeln!(f, "    {line}")?;
+            }
+        }
+        write!(
+            f,
+            "{} in {:.1}s",
+            if self.ok() {
+                "verified"
+            } else {
+                "NOT verified"
+            },
+            self.seconds
+        )
+    }
+}
+
+/// Verifies the bundle tarball at `bundle`; see the module documentation
+/// for the steps. Errors only when the tarball cannot be read or holds an
+/// entry that could land outside the extraction directory; every other
+/// finding is a problem in the report.
+pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> Result<VerifyReport> {
+    let started = Instant::now();
+    let mut report = VerifyReport::new(bundle);
+
+    let step = Instant::now();
+    let work = tempfile::Builder::new()
+        .prefix("pig-verify-")
+        .tempdir()
+        .context("creating a temporary directory")?;
+    // apt reads the repository as the unprivileged _apt user.
+    fs::set_permissions(work.path(), fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("opening up {}", work.path().display()))?;
+    let entries = extract_bundle(bundle, work.path())?;
+    report.record(
+        "extract",
+        step,
+        format!("{entries} entries under {TOP_DIR}/"),
+        Vec::new(),
+    );
+    let repo = work.path().join(TOP_DIR);
+
+    let step = Instant::now();
+    let manifest = match check_layout(&repo) {
+        Ok(m) => {
+            report.record(
+                "layout",
+                step,
+                "files present, manifest read".into(),
+                vec![],
+            );
+            m
+        }
+        Err(e) => {
+            report.record(
+                "layout",
+                step,
+                "bundle layout".into(),
+                vec![format!("{e:#}")],
+            );
+            for name in ["signature", "hashes", "closure"] {
+                report.skip(name, "the layout is broken");
+            }
+            report.seconds = started.elapsed().as_secs_f64();
+            return Ok(report);
+        }
+    };
+    report.name = Some(manifest.name.clone());
+    report.version = Some(manifest.version.clone());
+    report.os = Some(manifest.os.clone());
+    report.arch = Some(manifest.arch.clone());
+    report.counts.modules = manifest.modules.len();
+
+    let step = Instant::now();
+    let key_path = match &opts.key {
+        Some(k) => k.clone(),
+        None => repo.join(&manifest.public_key),
+    };
+    let key_name = match &opts.key {
+        Some(k) => k.display().to_string(),
+        None => format!("{TOP_DIR}/{}", manifest.public_key),
+    };
+    let signed = check_signatures(&repo, &manifest, &key_path, &key_name, opts.key.is_some());
+    let release_text = match signed {
+        Ok(s) => {
+            report.key_fingerprint = Some(s.fingerprint.clone());
+            report.record(
+                "signature",
+                step,
+                format!("{INRELEASE} and {RELEASE_GPG} signed by {}", s.fingerprint),
+                vec![],
+            );
+            Some(s.release)
+        }
+        Err(problems) => {
+            report.record(
+                "signature",
+                step,
+                format!("signatures against {key_name}"),
+                problems,
+            );
+            None
+        }
+    };
+
+    let step = Instant::now();
+    let problems = check_hashes(
+        &repo,
+        &manifest,
+        release_text.as_deref(),
+        &mut report.counts,
+    );
+    let detail = format!(
+        "{} packages ({} bytes), {} files in SHA256SUMS",
+        report.counts.package_files, report.counts.package_bytes, report.counts.sha256sums_files
+    );
+    report.record("hashes", step, detail, problems);
+
+    if !opts.install {
+        report.skip("closure", "install test turned off");
+    } else if !report.ok() {
+        report.skip("closure", "earlier checks failed");
+    } else {
+        let step = Instant::now();
+        match check_closure(work.path(), &repo, &key_path, &manifest, opts) {
+            Ok(modules) => {
+                let problems = modules
+                    .iter()
+                    .filter(|m| !m.ok)
+                    .map(|m| {
+                        format!(
+                            "module {}: its packages do not install from the bundle alone: {}",
+                            m.module,
+                            apt_complaint(&m.log_tail)
+                        )
+                    })
+                    .collect();
+                let detail = format!(
+                    "{} mmdebstrap run(s) with no network, {SUITE} suite",
+                    modules.len()
+                );
+                report.modules = modules;
+                report.record("closure", step, detail, problems);
+            }
+            Err(e) => report.record(
+                "closure",
+                step,
+                "install test".into(),
+                vec![format!("{e:#}")],
+            ),
+        }
+    }
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Extracts the tarball `bundle` into `dest`, refusing anything that is
+/// not a file, directory or link under `pigsty/`, and links that leave it.
+/// Returns the number of entries extracted.
+pub fn extract_bundle(bundle: &Path, dest: &Path) -> Result<usize> {
+    let file = File::open(bundle).with_context(|| format!("opening {}", bundle.display()))?;
+    let mut archive = tar::Archive::new(MultiGzDecoder::new(BufReader::new(file)));
+    archive.set_preserve_permissions(false);
+    archive.set_overwrite(true);
+    let mut count = 0;
+    let entries = archive
+        .entries()
+        .with_context(|| format!("reading {}", bundle.display()))?;
+    for entry in entries {
+        let mut entry = entry.with_context(|| format!("reading {}", bundle.display()))?;
+        let path = entry
+            .path()
+            .with_context(|| format!("{}: entry name", bundle.display()))?
+            .into_owned();
+        let where_ = || {
+            format!(
+                "{}: entry {:?}",
+                bundle.display(),
+                path.display().to_string()
+            )
+        };
+        let kind = entry.header().entry_type();
+        match kind {
+            EntryType::XGlobalHeader => continue,
+            EntryType::Regular | EntryType::Continuous | EntryType::Directory => {}
+            EntryType::Symlink | EntryType::Link => {}
+            other => bail!("{}: unsupported entry type {other:?}", where_()),
+        }
+        check_member_path(&path).map_err(|why| anyhow::anyhow!("{}: {why}", where_()))?;
+        if kind == EntryType::Symlink || kind == EntryType::Link {
+            let target = entry
+                .link_name()
+                .with_context(where_)?
+                .ok_or_else(|| anyhow::anyhow!("{}: link without a target", where_()))?
+                .into_owned();
+            let resolved = if kind == EntryType::Link {
+                // Hard-link targets name another member of the archive.
+                target.clone()
+            } else {
+                path.parent().unwrap_or(Path::new("")).join(&target)
+            };
+            let escapes = normalise(&resolved).map_or(true, |p| check_member_path(&p).is_err());
+            if target.is_absolute() || escapes {
+                bail!(
+                    "{}: link to {:?} points outside {TOP_DIR}/",
+                    where_(),
+                    target.display().to_string()
+                );
+            }
+        }
+        let unpacked = entry
+            .unpack_in(dest)
+            .with_context(|| format!("extracting {}", where_()))?;
+        if !unpacked {
+            bail!(
+                "{}: refused by the extractor (path leaves the tree)",
+                where_()
+            );
+        }
+        count += 1;
+    }
+    if !dest.join(TOP_DIR).is_dir() {
+        bail!(
+            "{}: no {TOP_DIR}/ directory in the archive",
+            bundle.display()
+        );
+    }
+    Ok(count)
+}
+
+/// A member path must be relative, free of `..` and under `pigsty/`.
+fn check_member_path(path: &Path) -> std::result::Result<(), String> {
+    let mut normal = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .peekable();
+    match normal.peek() {
+        Some(Component::Normal(first)) if *first == TOP_DIR => {}
+        Some(Component::RootDir | Component::Prefix(_)) => {
+            return Err("absolute path refused".into());
+        }
+        _ if path.components().any(|c| c == Component::ParentDir) => {
+            return Err("`..` in the path refused".into());
+        }
+        _ => return Err(format!("not under {TOP_DIR}/")),
+    }
+    if normal.any(|c| !matches!(c, Component::Normal(_))) {
+        return Err("`..` in the path refused".into());
+    }
+    Ok(())
+}
+
+/// `path` with `..` applied lexically; an error when it climbs above the
+/// top.
+fn normalise(path: &Path) -> Result<PathBuf> {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    bail!("climbs above the archive root");
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => bail!("absolute"),
+        }
+    }
+    Ok(out)
+}
+
+/// Step 2: the files every bundle of its kind holds, and the manifest.
+fn check_layout(repo: &Path) -> Result<Manifest> {
+    let manifest = Manifest::load(&repo.join(bundle_layout::MANIFEST))?;
+    if manifest.kind == BundleKind::Rpm {
+        bail!("verify of rpm bundles: not supported yet");
+    }
+    if !repo.join(REPO_COMPLETE).is_file() {
+        bail!("{TOP_DIR}/{REPO_COMPLETE}: missing, so the bundle was never completely written");
+    }
+    if Path::new(&manifest.public_key).components().count() != 1
+        || !matches!(
+            Path::new(&manifest.public_key).components().next(),
+            Some(Component::Normal(_))
+        )
+    {
+        bail!(
+            "{TOP_DIR}/{}: public_key {:?} is not a file name",
+            bundle_layout::MANIFEST,
+            manifest.public_key
+        );
+    }
+    let mut missing: Vec<String> = COMMON_FILES
+        .iter()
+        .chain(DEB_INDEX_FILES.iter())
+        .copied()
+        .chain(std::iter::once(manifest.public_key.as_str()))
+        .filter(|name| !repo.join(name).is_file())
+        .map(|name| format!("{TOP_DIR}/{name}"))
+        .collect();
+    missing.dedup();
+    if !missing.is_empty() {
+        bail!("missing from the bundle: {}", missing.join(", "));
+    }
+    Ok(manifest)
+}
+
+/// The outcome of a good signature check.
+struct Signed {
+    /// The signed `Release` text, from `InRelease`.
+    release: String,
+    fingerprint: String,
+}
+
+/// Step 3: `InRelease` and `Release.gpg` signed by the key at `key_path`,
+/// which (when it is the bundle's own) must be the manifest's key; the
+/// signed text equal to `Release`.
+fn check_signatures(
+    repo: &Path,
+    manifest: &Manifest,
+    key_path: &Path,
+    key_name: &str,
+    key_given: bool,
+) -> std::result::Result<Signed, Vec<String>> {
+    let keyring = Keyring::load(key_path)
+        .map_err(|e| vec![format!("{key_name}: not a usable OpenPGP key: {e}")])?;
+    let want = normalise_fingerprint(&manifest.key_fingerprint);
+    let fingerprints = keyring.fingerprints();
+    let mut problems = Vec::new();
+    if !fingerprints
+        .iter()
+        .any(|f| normalise_fingerprint(f) == want)
+    {
+        problems.push(format!(
+            "{key_name}: holds key(s) {} but {TOP_DIR}/{} says the repository key is {}",
+            fingerprints.join(", "),
+            bundle_layout::MANIFEST,
+            manifest.key_fingerprint
+        ));
+    }
+    if !key_given && fingerprints.len() != 1 {
+        problems.push(format!(
+            "{key_name}: holds {} keys; a bundle ships exactly its repository key",
+            fingerprints.len()
+        ));
+    }
+    let read =
+        |name: &str| fs::read(repo.join(name)).with_context(|| format!("reading {TOP_DIR}/{name}"));
+    let (inrelease, release, release_gpg) =
+        match (read(INRELEASE), read(RELEASE), read(RELEASE_GPG)) {
+            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+            (a, b, c) => {
+                problems.extend(
+                    [a.err(), b.err(), c.err()]
+                        .into_iter()
+                        .flatten()
+                        .map(|e| format!("{e:#}")),
+                );
+                return Err(problems);
+            }
+        };
+    let inrelease_input = format!("{TOP_DIR}/{INRELEASE}");
+    let body = match String::from_utf8(inrelease) {
+        Ok(text) => match keyring.verify_clearsigned(&text, &inrelease_input) {
+            Ok(body) => Some(body),
+            Err(e) => {
+                problems.push(e.to_string());
+                None
+            }
+        },
+        Err(_) => {
+            problems.push(format!("{inrelease_input}: not UTF-8 text"));
+            None
+        }
+    };
+    if let Err(e) = keyring.verify_detached(&release, &release_gpg, &format!("{TOP_DIR}/{RELEASE}"))
+    {
+        problems.push(format!("{e} (checked with {TOP_DIR}/{RELEASE_GPG})"));
+    }
+    if let Some(body) = &body
+        && body.as_bytes() != release.as_slice()
+    {
+        problems.push(format!(
+            "{inrelease_input}: its signed text differs from {TOP_DIR}/{RELEASE}"
+        ));
+    }
+    match body {
+        Some(release) if problems.is_empty() => Ok(Signed {
+            release,
+            fingerprint: manifest.key_fingerprint.clone(),
+        }),
+        _ => Err(problems),
+    }
+}
+
+fn normalise_fingerprint(f: &str) -> String {
+    f.chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+/// Step 4: indexes against `Release`, packages against `Packages` and
+/// the manifest, and `SHA256SUMS`. `signed_release` is the verified
+/// `Release` text; when the signature failed the unsigned `Release` is
+/// used, so the hash findings are still reported.
+fn check_hashes(
+    repo: &Path,
+    manifest: &Manifest,
+    signed_release: Option<&str>,
+    counts: &mut VerifyCounts,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let release_input = format!("{TOP_DIR}/{RELEASE}");
+    let release_text = match signed_release {
+        Some(t) => t.to_string(),
+        None => match fs::read_to_string(repo.join(RELEASE)) {
+            Ok(t) => t,
+            Err(e) => return vec![format!("{release_input}: {e}")],
+        },
+    };
+    let release = match Release::parse(&release_text, &release_input) {
+        Ok(r) => r,
+        Err(e) => return vec![e.to_string()],
+    };
+    if !release.files.iter().any(|f| f.path == PACKAGES) {
+        problems.push(format!("{release_input}: does not list {PACKAGES}"));
+    }
+    for listed in &release.files {
+        match fs::read(repo.join(&listed.path)) {
+            Ok(bytes) => {
+                if let Err(e) = release.verify_file(&listed.path, &bytes, &release_input) {
+                    problems.push(format!("{TOP_DIR}/{}: {e}", listed.path));
+                }
+            }
+            Err(e) => problems.push(format!(
+                "{TOP_DIR}/{}: listed in {release_input} but unreadable: {e}",
+                listed.path
+            )),
+        }
+    }
+
+    let packages_input = format!("{TOP_DIR}/{PACKAGES}");
+    let entries: Vec<PackageEntry> = match fs::read(repo.join(PACKAGES)) {
+        Ok(bytes) => {
+            match PackagesReader::new(bytes.as_slice(), &packages_input).collect::<Result<_, _>>() {
+                Ok(entries) => entries,
+                Err(e) => {
+                    problems.push(e.to_string());
+                    Vec::new()
+                }
+            }
+        }
+        Err(e) => {
+            problems.push(format!("{packages_input}: {e}"));
+            Vec::new()
+        }
+    };
+    counts.packages = entries.len();
+    problems.extend(check_package_files(repo, &entries, &packages_input, counts));
+    problems.extend(check_manifest_packages(manifest, &entries, &packages_input));
+    problems.extend(check_unlisted_debs(repo, &entries, &packages_input));
+
+    match bundle_layout::check_sha256sums(repo) {
+        Ok(n) => counts.sha256sums_files = n,
+        Err(e) => problems.push(format!("{e:#}")),
+    }
+    problems
+}
+
+/// `Filename` of a stanza relative to the repository root, when it is a
+/// plain relative path.
+fn stanza_file(entry: &PackageEntry) -> Option<String> {
+    let name = entry.filename()?;
+    let name = name.strip_prefix("./").unwrap_or(name);
+    let plain = !name.is_empty()
+        && !name.starts_with('/')
+        && name
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..");
+    plain.then(|| name.to_string())
+}
+
+/// Every stanza's file present with its `Size` and `SHA256`, hashed in
+/// parallel.
+fn check_package_files(
+    repo: &Path,
+    entries: &[PackageEntry],
+    input: &str,
+    counts: &mut VerifyCounts,
+) -> Vec<String> {
+    let results: Vec<std::result::Result<u64, String>> = entries
+        .par_iter()
+        .map(|entry| {
+            let at = format!("{input} line {} ({})", entry.line(), entry.name());
+            let file = stanza_file(entry)
+                .ok_or_else(|| format!("{at}: Filename missing or not a plain relative path"))?;
+            let (size, sha256) = match (entry.size(), entry.sha256()) {
+                (Some(s), Some(h)) => (s, h.to_ascii_lowercase()),
+                _ => return Err(format!("{at}: Size or SHA256 missing")),
+            };
+            let path = repo.join(&file);
+            let (actual_size, actual) = bundle_layout::sha256_file(&path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    format!("{TOP_DIR}/{file}: missing, but listed in {at}")
+                } else {
+                    format!("{TOP_DIR}/{file}: {e}")
+                }
+            })?;
+            if actual_size != size {
+                return Err(format!(
+                    "{TOP_DIR}/{file}: size {actual_size} but {at} says {size}"
+                ));
+            }
+            if actual != sha256 {
+                return Err(format!(
+                    "{TOP_DIR}/{file}: SHA256 {actual} but {at} says {sha256}"
+                ));
+            }
+            Ok(size)
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for r in results {
+        match r {
+            Ok(size) => {
+                counts.package_files += 1;
+                counts.package_bytes += size;
+            }
+            Err(p) => problems.push(p),
+        }
+    }
+    problems
+}
+
+/// Every manifest package in `Packages` with the same name, version, arch
+/// and hash, and every stanza in the manifest.
+fn check_manifest_packages(
+    manifest: &Manifest,
+    entries: &[PackageEntry],
+    input: &str,
+) -> Vec<String> {
+    let manifest_input = format!("{TOP_DIR}/{}", bundle_layout::MANIFEST);
+    let by_file: HashMap<String, &PackageEntry> = entries
+        .iter()
+        .filter_map(|e| Some((stanza_file(e)?, e)))
+        .collect();
+    let mut problems = Vec::new();
+    let mut in_manifest = HashSet::new();
+    for p in &manifest.packages {
+        let file = p.filename.strip_prefix("./").unwrap_or(&p.filename);
+        in_manifest.insert(file.to_string());
+        let Some(e) = by_file.get(file) else {
+            problems.push(format!(
+                "{manifest_input}: package {} {} ({file}) is not in {input}",
+                p.name, p.version
+            ));
+            continue;
+        };
+        let same = e.name() == p.name
+            && e.version() == p.version
+            && e.architecture() == p.arch
+            && e.size() == Some(p.size)
+            && e.sha256().map(str::to_ascii_lowercase) == Some(p.sha256.to_ascii_lowercase());
+        if !same {
+            problems.push(format!(
+                "{manifest_input}: package {} {} {} ({file}, {} bytes, sha256 {}) differs from \
+                 {input} line {}: {} {} {} ({} bytes, sha256 {})",
+                p.name,
+                p.version,
+                p.arch,
+                p.size,
+                p.sha256,
+                e.line(),
+                e.name(),
+                e.version(),
+                e.architecture(),
+                e.size().map_or("?".to_string(), |s| s.to_string()),
+                e.sha256().unwrap_or("?")
+            ));
+        }
+    }
+    for (file, e) in &by_file {
+        if !in_manifest.contains(file) {
+            problems.push(format!(
+                "{input} line {}: {} {} ({file}) is not in {manifest_input}",
+                e.line(),
+                e.name(),
+                e.version()
+            ));
+        }
+    }
+    problems.sort();
+    problems
+}
+
+/// No `.deb` in the tree that `Packages` does not list.
+fn check_unlisted_debs(repo: &Path, entries: &[PackageEntry], input: &str) -> Vec<String> {
+    let listed: HashSet<String> = entries.iter().filter_map(stanza_file).collect();
+    let mut problems = Vec::new();
+    for entry in walkdir::WalkDir::new(repo).min_depth(1).sort_by_file_name() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(format!("listing {TOP_DIR}/: {e}"));
+                continue;
+            }
+        };
+        let Ok(rel) = entry.path().strip_prefix(repo) else {
+            continue;
+        };
+        let rel = rel.to_string_lossy();
+        if rel.ends_with(".deb") && !listed.contains(rel.as_ref()) {
+            problems.push(format!("{TOP_DIR}/{rel}: not listed in {input}"));
+        }
+    }
+    problems
+}
+
+/// The command that installs `packages` (plus Debian's minbase set) into a
+/// throwaway root with `source` (a full sources.list line) as the only
+/// repository, inside a new network namespace whose only interface is a
+/// down loopback, so nothing can be fetched from anywhere else.
+///
+/// `keyring` is the key `source` names with `signed-by=`; a setup hook
+/// copies it to the same path inside the chroot so that the chroot's own
+/// apt trusts the repository too. `file://` repositories are bind-mounted
+/// into the chroot by mmdebstrap's `file-mirror-automount` hook.
+pub fn closure_command(source: &str, keyring: &Path, packages: &[String]) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--net",
+        "--",
+        "mmdebstrap",
+        "--variant=minbase",
+        "--mode=root",
+    ]);
+    if !packages.is_empty() {
+        cmd.arg(format!("--include={}", packages.join(",")));
+    }
+    let key_dir = keyring.parent().unwrap_or(Path::new("/"));
+    cmd.arg(format!(
+        "--setup-hook=mkdir -p \"$1{}\" && cp \"{}\" \"$1{}\"",
+        key_dir.display(),
+        keyring.display(),
+        keyring.display()
+    ))
+    .arg("--hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount")
+    // Never fall back to unsigned data, whatever apt's defaults become.
+    .arg("--aptopt=Acquire::AllowInsecureRepositories \"false\"")
+    .arg("--aptopt=APT::Get::AllowUnauthenticated \"false\"")
+    .arg("--aptopt=Acquire::Languages \"none\"")
+    .arg(SUITE)
+    .arg("/dev/null")
+    .arg(source);
+    cmd
+}
+
+/// Step 5: install each module (or all at once) from the bundle alone.
+fn check_closure(
+    work: &Path,
+    repo: &Path,
+    key_path: &Path,
+    manifest: &Manifest,
+    opts: &VerifyOptions,
+) -> Result<Vec<ModuleInstall>> {
+    for tool in ["unshare", "mmdebstrap"] {
+        which(tool).with_context(|| {
+            format!("the install test needs {tool} (or turn the install test off)")
+        })?;
+    }
+    // apt needs `.asc` for an armored key and `.gpg` for a binary one, and
+    // the key must be readable by _apt: use a copy named accordingly.
+    let key_bytes =
+        fs::read(key_path).with_context(|| format!("reading {}", key_path.display()))?;
+    let ext = if key_bytes.starts_with(b"-----BEGIN") {
+        "asc"
+    } else {
+        "gpg"
+    };
+    let keyring = work.join(format!("signed-by.{ext}"));
+    fs::write(&keyring, &key_bytes).with_context(|| format!("writing {}", keyring.display()))?;
+    fs::set_permissions(&keyring, fs::Permissions::from_mode(0o644))
+        .with_context(|| format!("opening up {}", keyring.display()))?;
+    let source = format!(
+        "deb [signed-by={}] file://{} ./",
+        keyring.display(),
+        repo.display()
+    );
+
+    let runs: BTreeMap<String, Vec<String>> = if opts.all_at_once {
+        let mut all: Vec<String> = manifest.modules.values().flatten().cloned().collect();
+        all.sort();
+        all.dedup();
+        BTreeMap::from([("all".to_string(), all)])
+    } else {
+        manifest.modules.clone()
+    };
+    let mut results = Vec::new();
+    for (module, packages) in runs {
+        let started = Instant::now();
+        let mut cmd = closure_command(&source, &keyring, &packages);
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running {cmd:?}"))?;
+        let ok = out.status.success();
+        let log_tail = if ok {
+            Vec::new()
+        } else {
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(LOG_TAIL_LINES)..]
+                .iter()
+                .map(|l| l.to_string())
+                .collect()
+        };
+        results.push(ModuleInstall {
+            module,
+            packages,
+            ok,
+            seconds: started.elapsed().as_secs_f64(),
+            log_tail,
+        });
+    }
+    Ok(results)
+}
+
+/// apt's reason for a failed install, from the end of mmdebstrap's output:
+/// the ` : Depends:` lines and `E:` lines, or the last line.
+fn apt_complaint(tail: &[String]) -> String {
+    let reasons: Vec<&str> = tail
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| {
+            l.contains(" : Depends:") || l.contains(" : PreDepends:") || l.starts_with("E:")
+        })
+        .collect();
+    if reasons.is_empty() {
+        tail.last()
+            .cloned()
+            .unwrap_or_else(|| "mmdebstrap failed".into())
+    } else {
+        reasons.join("; ")
+    }
+}
+
+/// The full path of `tool` on `PATH`.
+fn which(tool: &str) -> Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+        .ok_or_else(|| anyhow::anyhow!("{tool} not found on PATH"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_paths_must_stay_under_pigsty() {
+        assert!(check_member_path(Path::new("pigsty/a.deb")).is_ok());
+        assert!(check_member_path(Path::new("./pigsty/repodata/x")).is_ok());
+        assert!(check_member_path(Path::new("pigsty")).is_ok());
+        for (path, why) in [
+            ("/etc/passwd", "absolute"),
+            ("pigsty/../x", "`..`"),
+            ("../pigsty/x", "`..`"),
+            ("other/x", "not under pigsty/"),
+            ("pigstyx/a", "not under pigsty/"),
+        ] {
+            let e = check_member_path(Path::new(path)).unwrap_err();
+            assert!(e.contains(why), "{path}: {e}");
+        }
+    }
+
+    #[test]
+    fn normalise_refuses_climbing_out() {
+        assert_eq!(
+            normalise(Path::new("pigsty/a/../b")).unwrap(),
+            Path::new("pigsty/b")
+        );
+        assert!(normalise(Path::new("pigsty/../../x")).is_err());
+        assert_eq!(normalise(Path::new("pigsty/..")).unwrap(), Path::new(""));
+    }
+
+    #[test]
+    fn apt_complaint_picks_the_dependency_lines() {
+        let tail: Vec<String> = [
+            "I: running apt-get install",
+            " jq : Depends: libonig5 (>= 6.9.1) but it is not installable",
+            "E: Unable to correct problems, you have held broken packages.",
+            "E: apt-get install failed",
+        ]
+        .map(String::from)
+        .to_vec();
+        let c = apt_complaint(&tail);
+        assert!(c.starts_with("jq : Depends: libonig5"), "{c}");
+        assert!(c.contains("E: apt-get install failed"));
+        assert_eq!(apt_complaint(&["boom".to_string()]), "boom");
+    }
+}
