@@ -1,7 +1,9 @@
 //! pig-build: recipes, closure, fetch, locks, repositories and bundles.
 
+pub mod bundle;
 pub mod bundle_layout;
 pub mod cache;
+pub mod closure;
 pub mod cmdline;
 pub mod fetch;
 pub mod lock;
@@ -9,4 +11,5 @@ pub mod mirror;
 pub mod pack;
 pub mod recipe;
 pub mod repo_index;
+pub mod upstream;
 pub mod verify;

@@ -65,7 +65,7 @@ impl LockedPackage {
 }
 
 /// What changed between two locks, old → new.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct LockDiff {
     /// In the new lock only.
     pub added: Vec<LockedPackage>,
@@ -317,6 +317,45 @@ fn check_package(p: &LockedPackage) -> Result<()> {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     {
         bail!("sha256 {:?} is not 64 lowercase hex digits", p.sha256);
+    }
+    Ok(())
+}
+
+/// The version order of a lock's packages: RPM's for EL, Debian's otherwise.
+pub fn version_order(os: &str) -> fn(&str, &str) -> Ordering {
+    if os.starts_with("el") {
+        |a, b| {
+            use pig_repo::rpm::version::{Evr, rpmvercmp};
+            match (Evr::parse(a), Evr::parse(b)) {
+                (Ok(a), Ok(b)) => a.compare(&b),
+                _ => rpmvercmp(a, b),
+            }
+        }
+    } else {
+        pig_repo::deb::version::compare
+    }
+}
+
+/// `pig-build diff OLD NEW`: exit 0 whether or not they differ.
+pub fn run_diff(args: &crate::cmdline::DiffArgs) -> Result<()> {
+    let old = Lock::load(&args.old)?;
+    let new = Lock::load(&args.new)?;
+    if old.os != new.os || old.arch != new.arch {
+        bail!(
+            "{} is for {}/{} but {} is for {}/{}",
+            args.old.display(),
+            old.os,
+            old.arch,
+            args.new.display(),
+            new.os,
+            new.arch
+        );
+    }
+    let diff = old.diff(&new, version_order(&old.os));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&diff)?);
+    } else {
+        println!("{diff}");
     }
     Ok(())
 }

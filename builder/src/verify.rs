@@ -978,6 +978,29 @@ fn which(tool: &str) -> Result<PathBuf> {
         .ok_or_else(|| anyhow::anyhow!("{tool} not found on PATH"))
 }
 
+/// `pig-build verify`: exit 0 when the bundle is good, 1 otherwise.
+pub fn run(args: &crate::cmdline::VerifyArgs) -> Result<()> {
+    let opts = VerifyOptions {
+        key: args.key.clone(),
+        install: !args.no_install,
+        all_at_once: false,
+    };
+    let report = verify_bundle(&args.bundle, &opts)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    if !report.ok() {
+        bail!(
+            "{}: {} problem(s) found",
+            args.bundle.display(),
+            report.problems.len()
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

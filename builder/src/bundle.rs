@@ -1,0 +1,268 @@
+//! `pig-build bundle`: from a recipe (or its lock) to the signed offline
+//! bundle `pigsty-pkg-<version>.<os>.<arch>.tgz`.
+//!
+//! Steps: resolve (or read the lock), fetch every package into the shared
+//! cache with its sha256 checked, link them into a staging tree, index and
+//! sign it as a flat repository, write `MANIFEST.json`, `SHA256SUMS` and
+//! `repo_complete` (last), then pack the tree deterministically. The
+//! staging tree lives beside the output and the tarball is renamed into
+//! place only when complete, so an interrupted build leaves no bundle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::bundle_layout::{
+    BundleKind, MANIFEST, MANIFEST_FORMAT, Manifest, ManifestPackage, PUBLIC_KEY, REPO_COMPLETE,
+    TOP_DIR, bundle_file_name, write_sha256sums,
+};
+use crate::closure::{RecipeContext, resolve_recipe};
+use crate::cmdline::BundleArgs;
+use crate::fetch::FetchItem;
+use crate::lock::Lock;
+use crate::pack::pack_dir;
+use crate::recipe::PackageKind;
+use crate::repo_index::{IndexOptions, index_dir, load_or_generate_key, source_date_epoch};
+
+/// What a bundle build did.
+#[derive(Debug, Serialize)]
+pub struct BundleSummary {
+    pub bundle: PathBuf,
+    pub lock: PathBuf,
+    pub packages: usize,
+    pub package_bytes: u64,
+    pub bundle_bytes: u64,
+    pub downloaded_bytes: u64,
+    pub from_cache: u64,
+    pub missing: Vec<String>,
+    pub key_fingerprint: String,
+    pub public_key: PathBuf,
+    pub seconds: f64,
+}
+
+pub fn run(args: &BundleArgs) -> Result<()> {
+    let summary = build_bundle(args)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "{}: {} packages ({:.1} MiB, {:.1} MiB downloaded, {} from cache), {:.1} MiB, \
+             signed by {} in {:.1} s",
+            summary.bundle.display(),
+            summary.packages,
+            summary.package_bytes as f64 / 1048576.0,
+            summary.downloaded_bytes as f64 / 1048576.0,
+            summary.from_cache,
+            summary.bundle_bytes as f64 / 1048576.0,
+            summary.key_fingerprint,
+            summary.seconds
+        );
+        if !summary.missing.is_empty() {
+            println!(
+                "missing (not in the bundle): {}",
+                summary.missing.join(", ")
+            );
+        }
+        println!("public key: {}", summary.public_key.display());
+    }
+    Ok(())
+}
+
+/// Build the bundle `args` describe.
+pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
+    let started = Instant::now();
+    let date = source_date_epoch()?;
+    let ctx = RecipeContext::open(&args.recipe)?;
+    let recipe = &ctx.recipe;
+    if recipe.kind != PackageKind::Deb {
+        bail!(
+            "{}: bundles of {} recipes are not supported yet; only deb",
+            ctx.recipe_path.display(),
+            recipe.kind
+        );
+    }
+    let lock_path = args.lock.clone().unwrap_or_else(|| ctx.default_lock_path());
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+
+    // The lock pins the files; the modules and missing lists come from the
+    // recipe (a --locked build reads the same recipe the lock came from).
+    let (lock, modules, missing) = if args.locked {
+        let lock = Lock::load(&lock_path)?;
+        if lock.os != recipe.os || lock.arch != recipe.arch {
+            bail!(
+                "{} is for {}/{}, but {} is for {}/{}",
+                lock_path.display(),
+                lock.os,
+                lock.arch,
+                ctx.recipe_path.display(),
+                recipe.os,
+                recipe.arch
+            );
+        }
+        let mut modules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for p in &lock.packages {
+            for m in &p.modules {
+                modules.entry(m.clone()).or_default();
+            }
+        }
+        let wanted = recipe.packages(&args.recipe.modules)?;
+        let locked: BTreeSet<&str> = lock.packages.iter().map(|p| p.name.as_str()).collect();
+        let mut missing = Vec::new();
+        for w in wanted {
+            if locked.contains(w.name.as_str()) {
+                modules.entry(w.module).or_default().insert(w.name);
+            } else {
+                missing.push(w.name);
+            }
+        }
+        if !missing.is_empty() && !args.recipe.allow_missing {
+            bail!(
+                "{} does not pin {} package(s) the recipe wants: {} (use --allow-missing)",
+                lock_path.display(),
+                missing.len(),
+                missing.join(", ")
+            );
+        }
+        let modules = modules
+            .into_iter()
+            .map(|(m, names)| (m, names.into_iter().collect()))
+            .collect();
+        (lock, modules, missing)
+    } else {
+        let r = runtime.block_on(resolve_recipe(
+            &ctx,
+            &args.recipe.modules,
+            args.recipe.with_recommends,
+            args.recipe.allow_missing,
+        ))?;
+        r.lock.save(&lock_path)?;
+        let missing = r.missing.iter().map(|m| m.name.clone()).collect();
+        (r.lock, r.modules, missing)
+    };
+
+    // Where each origin's files come from.
+    let mut base_urls = BTreeMap::new();
+    for origin in lock.packages.iter().map(|p| p.origin.as_str()) {
+        if base_urls.contains_key(origin) {
+            continue;
+        }
+        let up = recipe.upstream(origin).with_context(|| {
+            format!(
+                "{}: origin {origin} is not an upstream of {}",
+                lock_path.display(),
+                ctx.recipe_path.display()
+            )
+        })?;
+        base_urls.insert(origin.to_string(), ctx.mirrors.expand(up.url_template())?);
+    }
+    let mut items = Vec::with_capacity(lock.packages.len());
+    let mut names = BTreeSet::new();
+    for p in &lock.packages {
+        let file_name = flat_name(&p.filename)?;
+        if !names.insert(file_name.to_string()) {
+            bail!("two locked packages share the file name {file_name}");
+        }
+        items.push(FetchItem {
+            url: format!("{}/{}", base_urls[&p.origin], p.filename),
+            name: file_name.to_string(),
+            size: Some(p.size),
+            sha256: Some(p.sha256.clone()),
+        });
+    }
+    let fetched = runtime.block_on(ctx.fetcher.fetch_all(items))?;
+    let fetch_summary = ctx.fetcher.summary();
+
+    fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    let key_path = args
+        .sign_key
+        .clone()
+        .unwrap_or_else(|| args.out.join("pigsty-repo-key.asc"));
+    let (key, _) = load_or_generate_key(&key_path, date)?;
+    let public_key = crate::repo_index::public_key_path(&key_path);
+    if !public_key.exists() {
+        pig_repo::atomic::write_file(&public_key, key.public_armored().as_bytes())?;
+    }
+
+    let bundle_name = bundle_file_name(&recipe.version, &recipe.os, &recipe.arch);
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{bundle_name}."))
+        .tempdir_in(&args.out)
+        .with_context(|| format!("creating a staging directory in {}", args.out.display()))?;
+    let repo = staging.path().join(TOP_DIR);
+    fs::create_dir(&repo).with_context(|| format!("creating {}", repo.display()))?;
+    for f in &fetched {
+        ctx.fetcher.cache().link_into(
+            f.item.sha256.as_deref().unwrap_or_default(),
+            &repo.join(&f.item.name),
+        )?;
+    }
+    index_dir(
+        &repo,
+        IndexOptions {
+            key: Some(key.clone()),
+            date,
+        },
+    )?;
+    // The index cache is a build-time aid, not part of the bundle.
+    fs::remove_file(repo.join(".pig-index.json")).ok();
+    pig_repo::atomic::write_file(&repo.join(PUBLIC_KEY), key.public_armored().as_bytes())?;
+    let manifest = Manifest {
+        format: MANIFEST_FORMAT,
+        name: bundle_name.trim_end_matches(".tgz").to_string(),
+        version: recipe.version.clone(),
+        os: recipe.os.clone(),
+        arch: recipe.arch.clone(),
+        kind: BundleKind::Deb,
+        source_date_epoch: date,
+        key_fingerprint: key.fingerprint(),
+        public_key: PUBLIC_KEY.to_string(),
+        modules,
+        packages: lock
+            .packages
+            .iter()
+            .map(|p| {
+                Ok(ManifestPackage {
+                    name: p.name.clone(),
+                    version: p.version.clone(),
+                    arch: p.arch.clone(),
+                    filename: flat_name(&p.filename)?.to_string(),
+                    size: p.size,
+                    sha256: p.sha256.clone(),
+                })
+            })
+            .collect::<Result<_>>()?,
+        missing: missing.clone(),
+        pig_version: env!("CARGO_PKG_VERSION").to_string(),
+    };
+    manifest.save(&repo.join(MANIFEST))?;
+    write_sha256sums(&repo)?;
+    pig_repo::atomic::write_file(&repo.join(REPO_COMPLETE), b"")?;
+
+    let out = args.out.join(&bundle_name);
+    let packed = pack_dir(&repo, TOP_DIR, &out, date.max(0) as u64)?;
+    Ok(BundleSummary {
+        bundle: out,
+        lock: lock_path,
+        packages: lock.packages.len(),
+        package_bytes: lock.packages.iter().map(|p| p.size).sum(),
+        bundle_bytes: packed.bytes_out,
+        downloaded_bytes: fetch_summary.bytes_downloaded,
+        from_cache: fetch_summary.from_cache,
+        missing,
+        key_fingerprint: key.fingerprint(),
+        public_key,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The flat file name of a pool path (`pool/main/p/pkg/pkg_1_all.deb`).
+fn flat_name(filename: &str) -> Result<&str> {
+    match filename.rsplit('/').next() {
+        Some(name) if !name.is_empty() && name != ".." && name != "." => Ok(name),
+        _ => bail!("locked filename {filename:?} has no file name"),
+    }
+}

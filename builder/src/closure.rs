@@ -1,0 +1,280 @@
+//! From a recipe to a lock: load the upstream indexes, resolve every
+//! module's closure as apt-get would, and pin the union.
+//!
+//! Each module is resolved on its own (with the essential set a minbase
+//! root needs): apt on a node installs one module at a time, and a module
+//! alone may choose a different alternative than all modules together, so
+//! the bundle must hold the union of the per-module closures.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use pig_repo::resolve::{Closure, ResolveOptions, Universe, resolve};
+use serde::Serialize;
+
+use crate::cache::Cache;
+use crate::cmdline::{RecipeArgs, ResolveArgs};
+use crate::fetch::{FetchOptions, Fetcher};
+use crate::lock::{Lock, LockedPackage};
+use crate::mirror::Mirrors;
+use crate::recipe::{PackageKind, Recipe};
+use crate::upstream::{Unreachable, deb_arch, load_deb_upstreams};
+
+/// The module that holds what mmdebstrap's minbase variant installs:
+/// `Essential: yes`, `Priority: required`, and apt.
+pub const ESSENTIAL_MODULE: &str = "essential";
+
+/// A recipe with everything needed to reach its upstreams.
+pub struct RecipeContext {
+    pub recipe: Recipe,
+    pub recipe_path: PathBuf,
+    pub mirrors: Mirrors,
+    pub fetcher: Fetcher,
+}
+
+impl RecipeContext {
+    /// Load the recipe, find the mirrors (flags, then `PIG_MIRROR_*`, then
+    /// the host's apt sources) and open the download cache.
+    pub fn open(args: &RecipeArgs) -> Result<RecipeContext> {
+        let recipe = Recipe::load(&args.recipe)?;
+        let env = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        let mirrors = Mirrors::discover(&args.mirrors, env, Path::new("/"))?;
+        let cache_dir = match &args.cache {
+            Some(dir) => dir.clone(),
+            None => Cache::default_dir()?,
+        };
+        let cache = Cache::open(&cache_dir)?;
+        let fetcher = Fetcher::new(cache, FetchOptions::default())?;
+        Ok(RecipeContext {
+            recipe,
+            recipe_path: args.recipe.clone(),
+            mirrors,
+            fetcher,
+        })
+    }
+
+    pub fn recipe_dir(&self) -> &Path {
+        self.recipe_path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// `recipes/d12.yml` → `recipes/d12.lock`.
+    pub fn default_lock_path(&self) -> PathBuf {
+        self.recipe_path.with_extension("lock")
+    }
+}
+
+/// A package the recipe wants that no reachable upstream has.
+#[derive(Debug, Clone, Serialize)]
+pub struct Missing {
+    pub name: String,
+    pub module: String,
+}
+
+/// The result of resolving a recipe.
+pub struct Resolved {
+    pub lock: Lock,
+    /// Module → its closure.
+    pub closures: BTreeMap<String, Closure>,
+    /// Module → the package names it asks for.
+    pub modules: BTreeMap<String, Vec<String>>,
+    pub missing: Vec<Missing>,
+    pub unreachable: Vec<Unreachable>,
+    /// Upstream name → base URL, for fetching the lock's files.
+    pub base_urls: BTreeMap<String, String>,
+    pub universe_size: usize,
+}
+
+impl Resolved {
+    /// The chain that pulled `name` in, from the first module that has it.
+    pub fn why(&self, name: &str) -> Option<(String, Vec<String>)> {
+        self.closures
+            .iter()
+            .find_map(|(module, c)| Some((module.clone(), c.why(name)?)))
+    }
+}
+
+/// Resolve `selectors` of the recipe (all modules when empty).
+pub async fn resolve_recipe(
+    ctx: &RecipeContext,
+    selectors: &[String],
+    with_recommends: bool,
+    allow_missing: bool,
+) -> Result<Resolved> {
+    let recipe = &ctx.recipe;
+    if recipe.kind != PackageKind::Deb {
+        bail!(
+            "{}: resolving {} recipes is not supported yet; only deb",
+            ctx.recipe_path.display(),
+            recipe.kind
+        );
+    }
+    let (indexes, unreachable) =
+        load_deb_upstreams(recipe, ctx.recipe_dir(), &ctx.mirrors, &ctx.fetcher).await?;
+    let mut universe = Universe::new(deb_arch(&recipe.arch));
+    let mut essential = BTreeSet::from(["apt".to_string()]);
+    let mut base_urls = BTreeMap::new();
+    for index in &indexes {
+        let repo = universe.add_repo(&index.name, index.priority);
+        base_urls.insert(index.name.clone(), index.base_url.clone());
+        for (stanza, input) in &index.stanzas {
+            universe.add_deb(repo, stanza, input)?;
+            if (stanza.get("Essential") == Some("yes")
+                || stanza.get("Priority") == Some("required"))
+                && let Some(name) = stanza.get("Package")
+            {
+                essential.insert(name.to_string());
+            }
+        }
+    }
+
+    let mut modules: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut missing = Vec::new();
+    for wanted in recipe.packages(selectors)? {
+        let known = !universe.versions_of(&wanted.name).is_empty()
+            || universe.providers_of(&wanted.name).next().is_some();
+        if known {
+            modules.entry(wanted.module).or_default().push(wanted.name);
+        } else {
+            missing.push(Missing {
+                name: wanted.name,
+                module: wanted.module,
+            });
+        }
+    }
+    if !missing.is_empty() && !allow_missing {
+        let list: Vec<String> = missing
+            .iter()
+            .map(|m| format!("{} (module {})", m.name, m.module))
+            .collect();
+        let why: Vec<String> = unreachable
+            .iter()
+            .map(|u| format!("upstream {} unreachable: {}", u.upstream, u.reason))
+            .collect();
+        bail!(
+            "{} package(s) not found in any reachable upstream: {}{}\n\
+             (use --allow-missing to build without them)",
+            missing.len(),
+            list.join(", "),
+            if why.is_empty() {
+                String::new()
+            } else {
+                format!("\n{}", why.join("\n"))
+            }
+        );
+    }
+    modules.insert(
+        ESSENTIAL_MODULE.to_string(),
+        essential.into_iter().collect(),
+    );
+
+    let opts = ResolveOptions { with_recommends };
+    let mut closures = BTreeMap::new();
+    let mut by_file: BTreeMap<String, LockedPackage> = BTreeMap::new();
+    for (module, names) in &modules {
+        let mut wanted = names.clone();
+        if module != ESSENTIAL_MODULE {
+            wanted.extend(modules[ESSENTIAL_MODULE].iter().cloned());
+        }
+        let closure =
+            resolve(&universe, &wanted, &opts).with_context(|| format!("module {module}"))?;
+        for s in &closure.packages {
+            let p = universe.package(s.id);
+            by_file
+                .entry(p.filename.clone())
+                .or_insert_with(|| LockedPackage {
+                    name: p.name.clone(),
+                    version: p.version.clone(),
+                    arch: p.arch.clone(),
+                    filename: p.filename.clone(),
+                    size: p.size,
+                    sha256: p.sha256.clone(),
+                    origin: s.repo.clone(),
+                    modules: Vec::new(),
+                })
+                .modules
+                .push(module.clone());
+        }
+        closures.insert(module.clone(), closure);
+    }
+    let lock = Lock::new(&recipe.os, &recipe.arch, by_file.into_values().collect());
+    Ok(Resolved {
+        lock,
+        closures,
+        modules,
+        missing,
+        unreachable,
+        base_urls,
+        universe_size: universe.len(),
+    })
+}
+
+/// `pig-build resolve`.
+pub fn run(args: &ResolveArgs) -> Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let ctx = RecipeContext::open(&args.recipe)?;
+    let r = runtime.block_on(resolve_recipe(
+        &ctx,
+        &args.recipe.modules,
+        args.recipe.with_recommends,
+        args.recipe.allow_missing,
+    ))?;
+    if let Some(name) = &args.why {
+        match r.why(name) {
+            Some((module, chain)) => {
+                println!("{name} is in module {module} because:");
+                for step in chain {
+                    println!("  {step}");
+                }
+                return Ok(());
+            }
+            None => bail!("{name} is not in the closure of the selected modules"),
+        }
+    }
+    let lock_path = args.lock.clone().unwrap_or_else(|| ctx.default_lock_path());
+    r.lock.save(&lock_path)?;
+    let bytes: u64 = r.lock.packages.iter().map(|p| p.size).sum();
+    if args.json {
+        #[derive(Serialize)]
+        struct Report<'a> {
+            lock: &'a Path,
+            packages: &'a [LockedPackage],
+            bytes: u64,
+            modules: BTreeMap<&'a str, usize>,
+            missing: &'a [Missing],
+            unreachable: &'a [Unreachable],
+        }
+        let report = Report {
+            lock: &lock_path,
+            packages: &r.lock.packages,
+            bytes,
+            modules: r
+                .closures
+                .iter()
+                .map(|(m, c)| (m.as_str(), c.packages.len()))
+                .collect(),
+            missing: &r.missing,
+            unreachable: &r.unreachable,
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for (module, c) in &r.closures {
+            println!("{module:>12}: {} packages", c.packages.len());
+        }
+        for m in &r.missing {
+            println!("     missing: {} (module {})", m.name, m.module);
+        }
+        for u in &r.unreachable {
+            println!(" unreachable: {}: {}", u.upstream, u.reason);
+        }
+        println!(
+            "{} packages, {:.1} MiB, from {} known; lock written to {}",
+            r.lock.packages.len(),
+            bytes as f64 / 1048576.0,
+            r.universe_size,
+            lock_path.display()
+        );
+    }
+    Ok(())
+}
