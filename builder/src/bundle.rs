@@ -103,34 +103,16 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
                 recipe.arch
             );
         }
-        let mut modules: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for p in &lock.packages {
-            for m in &p.modules {
-                modules.entry(m.clone()).or_default();
-            }
-        }
-        let wanted = recipe.packages(&args.recipe.modules)?;
-        let locked: BTreeSet<&str> = lock.packages.iter().map(|p| p.name.as_str()).collect();
-        let mut missing = Vec::new();
-        for w in wanted {
-            if locked.contains(w.name.as_str()) {
-                modules.entry(w.module).or_default().insert(w.name);
-            } else {
-                missing.push(w.name);
-            }
-        }
+        let modules = lock.modules.clone();
+        let missing = lock.missing.clone();
         if !missing.is_empty() && !args.recipe.allow_missing {
             bail!(
-                "{} does not pin {} package(s) the recipe wants: {} (use --allow-missing)",
+                "{} was resolved without {} package(s) the recipe wants: {} (use --allow-missing)",
                 lock_path.display(),
                 missing.len(),
                 missing.join(", ")
             );
         }
-        let modules = modules
-            .into_iter()
-            .map(|(m, names)| (m, names.into_iter().collect()))
-            .collect();
         (lock, modules, missing)
     } else {
         let r = runtime.block_on(resolve_recipe(
@@ -140,8 +122,8 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
             args.recipe.allow_missing,
         ))?;
         r.lock.save(&lock_path)?;
-        let missing = r.missing.iter().map(|m| m.name.clone()).collect();
-        (r.lock, r.modules, missing)
+        let (modules, missing) = (r.lock.modules.clone(), r.lock.missing.clone());
+        (r.lock, modules, missing)
     };
 
     // Where each origin's files come from.

@@ -77,8 +77,6 @@ pub struct Resolved {
     pub lock: Lock,
     /// Module → its closure.
     pub closures: BTreeMap<String, Closure>,
-    /// Module → the package names it asks for.
-    pub modules: BTreeMap<String, Vec<String>>,
     pub missing: Vec<Missing>,
     pub unreachable: Vec<Unreachable>,
     /// Upstream name → base URL, for fetching the lock's files.
@@ -198,11 +196,13 @@ pub async fn resolve_recipe(
         }
         closures.insert(module.clone(), closure);
     }
-    let lock = Lock::new(&recipe.os, &recipe.arch, by_file.into_values().collect());
+    let mut lock = Lock::new(&recipe.os, &recipe.arch, by_file.into_values().collect());
+    lock.modules = modules;
+    lock.missing = missing.iter().map(|m| m.name.clone()).collect();
+    lock.sort();
     Ok(Resolved {
         lock,
         closures,
-        modules,
         missing,
         unreachable,
         base_urls,

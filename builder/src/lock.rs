@@ -8,7 +8,6 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -27,6 +26,13 @@ pub struct Lock {
     pub os: String,
     /// Target architecture (`x86_64`), as in the recipe.
     pub arch: String,
+    /// Module → the package names the recipe asked for in it (the bundle's
+    /// manifest and its per-module install check use them).
+    #[serde(default)]
+    pub modules: BTreeMap<String, Vec<String>>,
+    /// Names the recipe asked for that no reachable upstream had.
+    #[serde(default)]
+    pub missing: Vec<String>,
     /// The packages, sorted by name, arch and version.
     pub packages: Vec<LockedPackage>,
 }
@@ -87,6 +93,8 @@ impl Lock {
             format: LOCK_FORMAT,
             os: os.to_string(),
             arch: arch.to_string(),
+            modules: BTreeMap::new(),
+            missing: Vec::new(),
             packages,
         };
         lock.sort();
@@ -96,6 +104,12 @@ impl Lock {
     /// Sort packages by name, arch and version (byte order: stable without a
     /// version comparator) and each package's module list.
     pub fn sort(&mut self) {
+        for names in self.modules.values_mut() {
+            names.sort();
+            names.dedup();
+        }
+        self.missing.sort();
+        self.missing.dedup();
         for p in &mut self.packages {
             p.modules.sort();
             p.modules.dedup();
@@ -160,6 +174,24 @@ impl Lock {
             "  \"arch\": {},\n",
             serde_json::to_string(&sorted.arch)?
         ));
+        out.push_str("  \"modules\": {");
+        for (i, (module, names)) in sorted.modules.iter().enumerate() {
+            out.push_str(if i == 0 { "\n    " } else { ",\n    " });
+            out.push_str(&format!(
+                "{}: {}",
+                serde_json::to_string(module)?,
+                serde_json::to_string(names)?
+            ));
+        }
+        out.push_str(if sorted.modules.is_empty() {
+            "},\n"
+        } else {
+            "\n  },\n"
+        });
+        out.push_str(&format!(
+            "  \"missing\": {},\n",
+            serde_json::to_string(&sorted.missing)?
+        ));
         out.push_str("  \"packages\": [");
         for (i, p) in sorted.packages.iter().enumerate() {
             out.push_str(if i == 0 { "\n    " } else { ",\n    " });
@@ -176,20 +208,7 @@ impl Lock {
     /// Write the lock atomically: a temporary file in the same directory,
     /// synced, then renamed over `path`.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = self.to_text()?;
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".lock-")
-            .tempfile_in(dir)
-            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-        tmp.write_all(text.as_bytes())
-            .and_then(|()| tmp.as_file().sync_all())
-            .with_context(|| format!("writing {}", tmp.path().display()))?;
-        tmp.persist(path)
-            .with_context(|| format!("renaming lock into {}", path.display()))?;
+        pig_repo::atomic::write_file(path, self.to_text()?.as_bytes())?;
         Ok(())
     }
 

@@ -109,7 +109,7 @@ fn bad_locks_are_rejected_with_their_place() {
         ),
         (
             good.replace("\"origin\"", "\"orgin\""),
-            "x.lock:6:177: unknown field `orgin`",
+            "x.lock:8:177: unknown field `orgin`",
         ),
         (
             good.replace("\"arch\": \"x86_64\",", "\"arch\": \"x86_64\""),
