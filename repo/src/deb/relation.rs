@@ -13,7 +13,7 @@ use std::cmp::Ordering;
 use std::fmt;
 
 use super::control::Paragraph;
-use super::version::Version;
+use super::version::{self, Version};
 use crate::{Error, Result};
 
 /// A whole relation field: every [`Relation`] must hold.
@@ -383,10 +383,8 @@ impl<'a> Parser<'a> {
                 ));
             }
         }
-        let version = Version::parse_in(text, self.input, self.field).map_err(|e| match e {
-            Error::Invalid { message, .. } => self.error_at(start, format!("{name:?}: {message}")),
-            other => other,
-        })?;
+        let version = version::parse_str(text)
+            .map_err(|m| self.error_at(start, format!("{name:?}: version {text:?}: {m}")))?;
         self.skip_space();
         Ok((op, version))
     }

@@ -33,7 +33,7 @@ impl Version {
     /// Parse `text` with dpkg's rules. Errors name `input` (a file, say) and
     /// `place` (a field or stanza) and use dpkg's wording.
     pub fn parse_in(text: &str, input: &str, place: &str) -> Result<Version> {
-        parse(text).map_err(|msg| Error::invalid(input, place, format!("version {text:?}: {msg}")))
+        parse_str(text).map_err(|msg| Error::invalid(input, place, format!("{text:?}: {msg}")))
     }
 
     /// The epoch, 0 when the version has none.
@@ -88,7 +88,7 @@ fn split(text: &str) -> Parts<'_> {
 /// dpkg's `parseversion`, with its messages. Its warnings (a version not
 /// starting with a digit, a bad character) are errors here: such versions
 /// are refused by the archive and by `dpkg-deb --build`.
-fn parse(text: &str) -> std::result::Result<Version, &'static str> {
+pub(crate) fn parse_str(text: &str) -> std::result::Result<Version, &'static str> {
     let text = text.trim_matches(is_blank);
     if text.is_empty() {
         return Err("version string is empty");
@@ -102,9 +102,9 @@ fn parse(text: &str) -> std::result::Result<Version, &'static str> {
         if digits.is_empty() {
             return Err("epoch in version is empty");
         }
-        if digits.starts_with('-')
-            && digits.len() > 1
-            && digits[1..].bytes().all(|b| b.is_ascii_digit())
+        if let Some(magnitude) = digits.strip_prefix('-')
+            && !magnitude.is_empty()
+            && magnitude.bytes().all(|b| b.is_ascii_digit())
         {
             return Err("epoch in version is negative");
         }
@@ -322,7 +322,7 @@ impl<'de> serde::Deserialize<'de> for Version {
         deserializer: D,
     ) -> std::result::Result<Self, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        parse(&text)
+        parse_str(&text)
             .map_err(|msg| serde::de::Error::custom(format_args!("version {text:?}: {msg}")))
     }
 }
@@ -416,10 +416,7 @@ mod tests {
             ("1-a=b", "invalid character in revision number"),
         ] {
             let e = Version::parse_in(text, "Packages", "Version").unwrap_err();
-            assert_eq!(
-                e.to_string(),
-                format!("Packages: Version: version {text:?}: {msg}")
-            );
+            assert_eq!(e.to_string(), format!("Packages: Version: {text:?}: {msg}"));
         }
         assert_eq!(v("2147483647:1").epoch(), 2147483647);
     }
