@@ -36,10 +36,6 @@ use crate::bundle_layout::{
 /// Lines of mmdebstrap's output kept in the report when an install fails.
 const LOG_TAIL_LINES: usize = 25;
 
-/// The suite name given to mmdebstrap. Any name works because the full
-/// source line is given; it only names the chroot's suite in messages.
-const SUITE: &str = "bundle";
-
 /// What `verify_bundle` checks beyond signatures and hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyOptions {
@@ -342,8 +338,9 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> Result<VerifyReport
         report.skip("closure", "earlier checks failed");
     } else {
         let step = Instant::now();
-        match check_closure(work.path(), &repo, &key_path, &manifest, opts) {
-            Ok(modules) => {
+        let release = release_text.as_deref().unwrap_or_default();
+        match check_closure(work.path(), &repo, &key_path, release, &manifest, opts) {
+            Ok((suite, modules)) => {
                 let problems = modules
                     .iter()
                     .filter(|m| !m.ok)
@@ -356,7 +353,7 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> Result<VerifyReport
                     })
                     .collect();
                 let detail = format!(
-                    "{} mmdebstrap run(s) with no network, {SUITE} suite",
+                    "{} mmdebstrap run(s) with no network, suite {suite}",
                     modules.len()
                 );
                 report.modules = modules;
@@ -837,19 +834,34 @@ fn check_unlisted_debs(repo: &Path, entries: &[PackageEntry], input: &str) -> Ve
     problems
 }
 
-/// The command that installs `packages` (plus Debian's minbase set) into a
-/// throwaway root with `source` (a full sources.list line) as the only
-/// repository, inside a new network namespace whose only interface is a
-/// down loopback, so nothing can be fetched from anywhere else.
+/// The command that installs `packages` (plus Debian's minbase set) into
+/// the new directory `target` with `source` (a full sources.list line) as
+/// the only repository.
 ///
+/// It runs in new network and mount namespaces: the only interface is a
+/// down loopback, so nothing can be fetched from anywhere else, and the
+/// bind mounts mmdebstrap makes (the `file-mirror-automount` hook mounts
+/// `file://` repositories into the chroot) vanish with the process even
+/// when mmdebstrap fails before unmounting them.
+///
+/// `suite` must be the repository's `Suite` or `Codename`: mmdebstrap
+/// selects the `Priority: required` packages with
+/// `?archive(^suite$)|?codename(^suite$)`, and any other name fails.
 /// `keyring` is the key `source` names with `signed-by=`; a setup hook
 /// copies it to the same path inside the chroot so that the chroot's own
-/// apt trusts the repository too. `file://` repositories are bind-mounted
-/// into the chroot by mmdebstrap's `file-mirror-automount` hook.
-pub fn closure_command(source: &str, keyring: &Path, packages: &[String]) -> Command {
+/// apt trusts the repository too.
+pub fn closure_command(
+    suite: &str,
+    source: &str,
+    keyring: &Path,
+    packages: &[String],
+    target: &Path,
+) -> Command {
     let mut cmd = Command::new("unshare");
     cmd.args([
         "--net",
+        "--mount",
+        "--propagation=private",
         "--",
         "mmdebstrap",
         "--variant=minbase",
@@ -870,10 +882,29 @@ pub fn closure_command(source: &str, keyring: &Path, packages: &[String]) -> Com
     .arg("--aptopt=Acquire::AllowInsecureRepositories \"false\"")
     .arg("--aptopt=APT::Get::AllowUnauthenticated \"false\"")
     .arg("--aptopt=Acquire::Languages \"none\"")
-    .arg(SUITE)
-    .arg("/dev/null")
+    // The root is thrown away: dpkg's fsync after every file would only
+    // cost time.
+    .arg("--dpkgopt=force-unsafe-io")
+    .arg(suite)
+    .arg(target)
     .arg(source);
     cmd
+}
+
+/// The suite name mmdebstrap must be given for the repository whose signed
+/// `Release` is `release`: its `Suite`, else its `Codename`.
+fn release_suite(release: &str) -> Result<String> {
+    let release = Release::parse(release, &format!("{TOP_DIR}/{INRELEASE}"))?;
+    ["Suite", "Codename"]
+        .iter()
+        .find_map(|f| release.fields.get(f).map(|v| v.trim().to_string()))
+        .filter(|v| !v.is_empty() && !v.contains(char::is_whitespace))
+        .with_context(|| {
+            format!(
+                "{TOP_DIR}/{INRELEASE}: no Suite or Codename, which mmdebstrap needs to find \
+                 the Priority: required packages"
+            )
+        })
 }
 
 /// Step 5: install each module (or all at once) from the bundle alone.
@@ -881,14 +912,16 @@ fn check_closure(
     work: &Path,
     repo: &Path,
     key_path: &Path,
+    release: &str,
     manifest: &Manifest,
     opts: &VerifyOptions,
-) -> Result<Vec<ModuleInstall>> {
+) -> Result<(String, Vec<ModuleInstall>)> {
     for tool in ["unshare", "mmdebstrap"] {
         which(tool).with_context(|| {
             format!("the install test needs {tool} (or turn the install test off)")
         })?;
     }
+    let suite = release_suite(release)?;
     // apt needs `.asc` for an armored key and `.gpg` for a binary one, and
     // the key must be readable by _apt: use a copy named accordingly.
     let key_bytes =
@@ -917,13 +950,15 @@ fn check_closure(
         manifest.modules.clone()
     };
     let mut results = Vec::new();
-    for (module, packages) in runs {
+    for (i, (module, packages)) in runs.into_iter().enumerate() {
         let started = Instant::now();
-        let mut cmd = closure_command(&source, &keyring, &packages);
+        let target = work.join(format!("root-{i}"));
+        let mut cmd = closure_command(&suite, &source, &keyring, &packages, &target);
         let out = cmd
             .stdin(Stdio::null())
             .output()
             .with_context(|| format!("running {cmd:?}"))?;
+        remove_root(&target)?;
         let ok = out.status.success();
         let log_tail = if ok {
             Vec::new()
@@ -947,17 +982,45 @@ fn check_closure(
             log_tail,
         });
     }
-    Ok(results)
+    Ok((suite, results))
+}
+
+/// Removes a root mmdebstrap made, refusing while anything is still
+/// mounted below it: deleting through a bind mount would delete the
+/// bundle's repository (or worse) instead.
+fn remove_root(root: &Path) -> Result<()> {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").context("reading mountinfo")?;
+    let prefix = format!("{}/", root.display());
+    if let Some(line) = mountinfo.lines().find(|l| {
+        l.split(' ')
+            .nth(4)
+            .is_some_and(|m| m == root.as_os_str() || m.starts_with(&prefix))
+    }) {
+        bail!(
+            "{}: still mounted after mmdebstrap exited ({line}); not removing it",
+            root.display()
+        );
+    }
+    match fs::remove_dir_all(root) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("removing {}", root.display())),
+    }
 }
 
 /// apt's reason for a failed install, from the end of mmdebstrap's output:
-/// the ` : Depends:` lines and `E:` lines, or the last line.
+/// the unmet dependencies and apt's own errors, else the last line.
 fn apt_complaint(tail: &[String]) -> String {
     let reasons: Vec<&str> = tail
         .iter()
         .map(|l| l.trim())
         .filter(|l| {
-            l.contains(" : Depends:") || l.contains(" : PreDepends:") || l.starts_with("E:")
+            l.contains(" : Depends:")
+                || l.contains(" : PreDepends:")
+                || (l.starts_with("E:")
+                    && !l.starts_with("E: setup failed")
+                    && !l.starts_with("E: mmdebstrap failed")
+                    && !l.starts_with("E: Sub-process"))
         })
         .collect();
     if reasons.is_empty() {
@@ -1039,12 +1102,14 @@ mod tests {
             " jq : Depends: libonig5 (>= 6.9.1) but it is not installable",
             "E: Unable to correct problems, you have held broken packages.",
             "E: apt-get install failed",
+            "E: setup failed: E: apt-get -o Dir::Bin::dpkg=env … failed",
         ]
         .map(String::from)
         .to_vec();
         let c = apt_complaint(&tail);
         assert!(c.starts_with("jq : Depends: libonig5"), "{c}");
         assert!(c.contains("E: apt-get install failed"));
+        assert!(!c.contains("setup failed"), "{c}");
         assert_eq!(apt_complaint(&["boom".to_string()]), "boom");
     }
 }
