@@ -364,6 +364,10 @@ fn write_apt(dir: &Path, debs: &mut [Paragraph], opts: &IndexOptions) -> Result<
     let mut fields = Paragraph::new();
     fields.set("Origin", "pig");
     fields.set("Label", "pig");
+    // Constant across bundle versions (apt warns when they change); needed
+    // by mmdebstrap to pick the suite's Priority: required set.
+    fields.set("Suite", "pigsty");
+    fields.set("Codename", "pigsty");
     if !arches.is_empty() {
         fields.set(
             "Architectures",
