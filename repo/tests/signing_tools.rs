@@ -464,13 +464,31 @@ fn signatures_from_the_future_are_refused_beyond_the_clock_skew() {
     let why =
         signature_message(keyring.verify_detached(RELEASE.as_bytes(), later.as_bytes(), "Release"));
     assert!(why.contains("was made in the future"), "{why}");
-    let before_key = key
-        .sign_detached_armored(RELEASE.as_bytes(), now - Duration::from_secs(86400))
-        .unwrap();
-    let why = signature_message(keyring.verify_detached(
-        RELEASE.as_bytes(),
-        before_key.as_bytes(),
-        "Release",
-    ));
-    assert!(why.contains("older than the key"), "{why}");
+    let before_key =
+        key.sign_detached_armored(RELEASE.as_bytes(), now - Duration::from_secs(86400));
+    let why = signature_message(before_key);
+    assert!(why.contains("before the key was made"), "{why}");
+}
+
+#[test]
+fn signatures_are_reproducible_for_the_same_time() {
+    // RSA PKCS#1 v1.5 signatures are deterministic, so a bundle rebuilt with
+    // the same key and SOURCE_DATE_EPOCH carries byte-identical signatures.
+    let key = key();
+    let when = SystemTime::now() - Duration::from_secs(60);
+    let later = when + Duration::from_secs(1);
+    assert_eq!(
+        key.clearsign(RELEASE, when).unwrap(),
+        key.clearsign(RELEASE, when).unwrap()
+    );
+    let detached = key.sign_detached_armored(RELEASE.as_bytes(), when).unwrap();
+    assert_eq!(
+        detached,
+        key.sign_detached_armored(RELEASE.as_bytes(), when).unwrap()
+    );
+    assert_ne!(
+        detached,
+        key.sign_detached_armored(RELEASE.as_bytes(), later)
+            .unwrap()
+    );
 }

@@ -15,7 +15,7 @@ use pgp::packet::{SignatureConfig, SignatureType, Subpacket, SubpacketData};
 use pgp::types::{KeyDetails, Password, SecretParams};
 
 use super::cleartext;
-use super::timestamp;
+use super::{show_time, timestamp};
 use crate::error::{Error, IoContext, Result};
 
 /// An OpenPGP secret key that signs repository metadata.
@@ -136,6 +136,7 @@ impl SigningKey {
 
     /// Clearsigns `text` as of `time`, giving an `InRelease` file. The
     /// signed lines are `text`'s lines; a final newline ends the last line.
+    /// `time` must not be before the key's creation.
     pub fn clearsign(&self, text: &str, time: SystemTime) -> Result<String> {
         let signed = cleartext::canonical(text);
         let signature = self.sign(SignatureType::Text, signed.as_bytes(), time)?;
@@ -156,6 +157,16 @@ impl SigningKey {
         let created = timestamp(time)
             .ok_or_else(|| Error::signature(input, "signing time outside 1970..2106"))?;
         let signer = &self.key.primary_key;
+        if created < signer.created_at() {
+            return Err(Error::signature(
+                input,
+                format!(
+                    "signing time {} is before the key was made ({}); verifiers would refuse it",
+                    show_time(created.as_secs().into()),
+                    show_time(signer.created_at().as_secs().into())
+                ),
+            ));
+        }
         let mut config = SignatureConfig::v4(typ, signer.algorithm(), HASH);
         let pgp_error = |e: pgp::errors::Error| Error::signature(input, e);
         config.hashed_subpackets = vec![
