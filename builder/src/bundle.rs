@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::bundle_layout::{
     BundleKind, MANIFEST, MANIFEST_FORMAT, Manifest, ManifestPackage, PUBLIC_KEY, REPO_COMPLETE,
-    TOP_DIR, bundle_file_name, write_sha256sums,
+    TOP_DIR, bundle_file_name, sha256_file, write_sha256sums,
 };
 use crate::closure::{RecipeContext, resolve_recipe};
 use crate::cmdline::BundleArgs;
@@ -27,6 +27,7 @@ use crate::lock::Lock;
 use crate::pack::pack_dir;
 use crate::recipe::PackageKind;
 use crate::repo_index::{IndexOptions, index_dir, load_or_generate_key, source_date_epoch};
+use crate::self_package;
 
 /// What a bundle build did.
 #[derive(Debug, Serialize)]
@@ -90,7 +91,7 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
 
     // The lock pins the files; the modules and missing lists come from the
     // recipe (a --locked build reads the same recipe the lock came from).
-    let (lock, modules, missing) = if args.locked {
+    let (lock, mut modules, missing) = if args.locked {
         let lock = Lock::load(&lock_path)?;
         if lock.os != recipe.os || lock.arch != recipe.arch {
             bail!(
@@ -182,6 +183,20 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
             &repo.join(&f.item.name),
         )?;
     }
+    let pig_binary = match &args.pig_install {
+        Some(path) => path.clone(),
+        None => self_package::default_binary()?,
+    };
+    let own = self_package::package_installer(
+        &pig_binary,
+        recipe.kind,
+        &recipe.arch,
+        &repo,
+        date.max(0) as u64,
+    )?;
+    let (own_size, own_sha256) =
+        sha256_file(&repo.join(&own)).with_context(|| format!("hashing {own}"))?;
+    modules.insert("pig".to_string(), vec![self_package::PACKAGE.to_string()]);
     index_dir(
         &repo,
         IndexOptions {
@@ -216,6 +231,14 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
                     sha256: p.sha256.clone(),
                 })
             })
+            .chain(std::iter::once(Ok(ManifestPackage {
+                name: self_package::PACKAGE.to_string(),
+                version: format!("{}-1", env!("CARGO_PKG_VERSION")),
+                arch: crate::upstream::deb_arch(&recipe.arch).to_string(),
+                filename: own.clone(),
+                size: own_size,
+                sha256: own_sha256,
+            })))
             .collect::<Result<_>>()?,
         missing: missing.clone(),
         pig_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -229,7 +252,7 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
     Ok(BundleSummary {
         bundle: out,
         lock: lock_path,
-        packages: lock.packages.len(),
+        packages: lock.packages.len() + 1,
         package_bytes: lock.packages.iter().map(|p| p.size).sum(),
         bundle_bytes: packed.bytes_out,
         downloaded_bytes: fetch_summary.bytes_downloaded,

@@ -107,6 +107,11 @@ pub struct BundleArgs {
     #[arg(long, value_name = "FILE")]
     pub sign_key: Option<PathBuf>,
 
+    /// The pig-install binary to package into the bundle as a .deb or
+    /// .rpm [default: beside pig-build].
+    #[arg(long, value_name = "FILE")]
+    pub pig_install: Option<PathBuf>,
+
     /// Print a JSON summary on stdout.
     #[arg(long)]
     pub json: bool,

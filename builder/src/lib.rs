@@ -11,5 +11,6 @@ pub mod mirror;
 pub mod pack;
 pub mod recipe;
 pub mod repo_index;
+pub mod self_package;
 pub mod upstream;
 pub mod verify;
