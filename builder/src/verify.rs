@@ -515,6 +515,7 @@ fn check_layout(repo: &Path) -> Result<Manifest> {
         .filter(|name| !repo.join(name).is_file())
         .map(|name| format!("{TOP_DIR}/{name}"))
         .collect();
+    missing.sort();
     missing.dedup();
     if !missing.is_empty() {
         bail!("missing from the bundle: {}", missing.join(", "));
