@@ -515,6 +515,7 @@ fn check_layout(repo: &Path) -> Result<Manifest> {
         .filter(|name| !repo.join(name).is_file())
         .map(|name| format!("{TOP_DIR}/{name}"))
         .collect();
+    missing.sort();
     missing.dedup();
     if !missing.is_empty() {
         bail!("missing from the bundle: {}", missing.join(", "));
@@ -849,7 +850,8 @@ fn check_unlisted_debs(repo: &Path, entries: &[PackageEntry], input: &str) -> Ve
 /// `?archive(^suite$)|?codename(^suite$)`, and any other name fails.
 /// `keyring` is the key `source` names with `signed-by=`; a setup hook
 /// copies it to the same path inside the chroot so that the chroot's own
-/// apt trusts the repository too.
+/// apt trusts the repository too. mmdebstrap's temporary files go to the
+/// directory holding `target`.
 pub fn closure_command(
     suite: &str,
     source: &str,
@@ -888,6 +890,11 @@ pub fn closure_command(
     .arg(suite)
     .arg(target)
     .arg(source);
+    // mmdebstrap leaves temporary files (a gpg home) behind when it fails:
+    // keep them beside the root, where the caller cleans up.
+    if let Some(dir) = target.parent() {
+        cmd.env("TMPDIR", dir);
+    }
     cmd
 }
 

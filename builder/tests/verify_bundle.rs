@@ -722,3 +722,33 @@ fn unsafe_tar_entries_are_refused_before_anything_lands_outside() {
         assert!(!std::env::temp_dir().join(victim).exists());
     }
 }
+
+#[test]
+fn rpm_bundles_are_refused_as_not_supported_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join(TOP_DIR);
+    fs::create_dir(&tree).unwrap();
+    Manifest {
+        format: MANIFEST_FORMAT,
+        name: "pigsty".into(),
+        version: "v0.0.1".into(),
+        os: "el9".into(),
+        arch: "x86_64".into(),
+        kind: BundleKind::Rpm,
+        source_date_epoch: 0,
+        key_fingerprint: String::new(),
+        public_key: PUBLIC_KEY.into(),
+        modules: BTreeMap::new(),
+        packages: Vec::new(),
+        missing: Vec::new(),
+        pig_version: env!("CARGO_PKG_VERSION").into(),
+    }
+    .save(&tree.join(MANIFEST))
+    .unwrap();
+    fs::write(tree.join(REPO_COMPLETE), b"").unwrap();
+    let bundle = dir.path().join("pigsty-pkg-v0.0.1.el9.x86_64.tgz");
+    pig_build::pack::pack_dir(&tree, TOP_DIR, &bundle, 0).unwrap();
+    let report = run_verify(&bundle, &VerifyOptions::default());
+    assert_problem(&report, &["verify of rpm bundles: not supported yet"]);
+    assert_eq!(status(&report, "closure"), CheckStatus::Skipped);
+}
