@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod compress;
 pub mod deb;
 pub mod error;
+pub mod op;
 pub mod resolve;
 pub mod rpm;
 pub mod signing;

@@ -175,7 +175,7 @@ fn keys(list: &[Dependency]) -> Vec<DepKey> {
         .map(|d| {
             (
                 d.name.clone(),
-                d.op.map(|o| o.as_str().to_string()),
+                d.op.map(|o| o.repodata_flag().to_string()),
                 d.op.and(d.evr.as_ref())
                     .map(|e| (e.epoch_or_zero(), e.version.clone(), e.release.clone())),
                 d.pre,

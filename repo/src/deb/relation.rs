@@ -9,11 +9,11 @@
 //! a trailing comma is accepted (common in `debian/control`), and the
 //! obsolete `<` and `>` mean `<=` and `>=`, as dpkg has always read them.
 
-use std::cmp::Ordering;
 use std::fmt;
 
 use super::control::Paragraph;
 use super::version::{self, Version};
+pub use crate::op::Op;
 use crate::{Error, Result};
 
 /// A whole relation field: every [`Relation`] must hold.
@@ -40,21 +40,6 @@ pub struct Dependency {
     pub profiles: Vec<Vec<ProfileTerm>>,
 }
 
-/// A version relation operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Op {
-    /// `<<`
-    Lt,
-    /// `<=` (also the obsolete `<`)
-    Le,
-    /// `=`
-    Eq,
-    /// `>=` (also the obsolete `>`)
-    Ge,
-    /// `>>`
-    Gt,
-}
-
 /// An architecture restriction list. Policy forbids mixing negated and plain
 /// names, so negation applies to the whole list.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -68,31 +53,6 @@ pub struct ArchRestriction {
 pub struct ProfileTerm {
     pub negated: bool,
     pub name: String,
-}
-
-impl Op {
-    /// Whether a candidate whose comparison with the constraint's version is
-    /// `ord` (`candidate.cmp(constraint)`) satisfies this operator.
-    pub fn satisfied_by(self, ord: Ordering) -> bool {
-        match self {
-            Op::Lt => ord == Ordering::Less,
-            Op::Le => ord != Ordering::Greater,
-            Op::Eq => ord == Ordering::Equal,
-            Op::Ge => ord != Ordering::Less,
-            Op::Gt => ord == Ordering::Greater,
-        }
-    }
-
-    /// The operator as written in canonical form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Op::Lt => "<<",
-            Op::Le => "<=",
-            Op::Eq => "=",
-            Op::Ge => ">=",
-            Op::Gt => ">>",
-        }
-    }
 }
 
 impl Dependency {
@@ -496,12 +456,6 @@ fn check_word(name: &str, also: &str) -> std::result::Result<(), String> {
     }
 }
 
-impl fmt::Display for Op {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl fmt::Display for ArchRestriction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[")?;
@@ -534,7 +488,7 @@ impl fmt::Display for Dependency {
             write!(f, ":{arch}")?;
         }
         if let Some((op, version)) = &self.constraint {
-            write!(f, " ({op} {version})")?;
+            write!(f, " ({} {version})", op.deb_symbol())?;
         }
         if let Some(arches) = &self.arches {
             write!(f, " {arches}")?;
@@ -666,8 +620,6 @@ mod tests {
         assert!(dep.applies_to_arch("i386"));
         assert!(parse("p").0[0].alternatives[0].applies_to_arch("s390x"));
         assert!(parse("p [any]").0[0].alternatives[0].applies_to_arch("s390x"));
-        assert!(Op::Lt.satisfied_by(Ordering::Less) && !Op::Lt.satisfied_by(Ordering::Equal));
-        assert!(Op::Gt.satisfied_by(Ordering::Greater) && !Op::Ge.satisfied_by(Ordering::Less));
     }
 
     #[test]

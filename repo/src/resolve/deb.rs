@@ -67,8 +67,9 @@ impl Universe {
                             input,
                             place(para, "Provides"),
                             format!(
-                                "{} ({op} {v}): only `=` versions can be provided",
-                                atom.name
+                                "{} ({} {v}): only `=` versions can be provided",
+                                atom.name,
+                                op.deb_symbol()
                             ),
                         ));
                     }
@@ -141,15 +142,6 @@ fn atom(d: relation::Dependency) -> Atom {
     Atom {
         name: d.name,
         arch_qualifier: d.arch_qualifier,
-        constraint: d.constraint.map(|(op, v)| {
-            let op = match op {
-                relation::Op::Lt => Op::Lt,
-                relation::Op::Le => Op::Le,
-                relation::Op::Eq => Op::Eq,
-                relation::Op::Ge => Op::Ge,
-                relation::Op::Gt => Op::Gt,
-            };
-            (op, v.as_str().to_string())
-        }),
+        constraint: d.constraint.map(|(op, v)| (op, v.as_str().to_string())),
     }
 }

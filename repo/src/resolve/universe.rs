@@ -3,6 +3,7 @@
 //! rule. Format-agnostic: versions are text ordered by the comparator of the
 //! format the packages came from (dpkg's for Debian).
 
+pub use crate::op::Op;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::fmt;
@@ -15,46 +16,6 @@ pub struct RepoId(pub(crate) u32);
 /// Index of a package in a [`Universe`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PkgId(pub(crate) u32);
-
-/// A version relation operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    /// `<<`
-    Lt,
-    /// `<=`
-    Le,
-    /// `=`
-    Eq,
-    /// `>=`
-    Ge,
-    /// `>>`
-    Gt,
-}
-
-impl Op {
-    /// Whether `candidate.cmp(wanted)` satisfies `candidate OP wanted`.
-    pub fn satisfied_by(self, ordering: Ordering) -> bool {
-        match self {
-            Op::Lt => ordering == Ordering::Less,
-            Op::Le => ordering != Ordering::Greater,
-            Op::Eq => ordering == Ordering::Equal,
-            Op::Ge => ordering != Ordering::Less,
-            Op::Gt => ordering == Ordering::Greater,
-        }
-    }
-}
-
-impl fmt::Display for Op {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Op::Lt => "<<",
-            Op::Le => "<=",
-            Op::Eq => "=",
-            Op::Ge => ">=",
-            Op::Gt => ">>",
-        })
-    }
-}
 
 /// How a package may be used across architectures (Debian `Multi-Arch`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -89,7 +50,7 @@ impl fmt::Display for Atom {
             write!(f, ":{q}")?;
         }
         if let Some((op, v)) = &self.constraint {
-            write!(f, " ({op} {v})")?;
+            write!(f, " ({} {v})", op.deb_symbol())?;
         }
         Ok(())
     }

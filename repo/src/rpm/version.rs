@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
+pub use crate::op::Op;
 use crate::{Error, Result};
 
 /// Compare two version (or release) strings the way rpm's `rpmvercmp` does.
@@ -117,17 +118,6 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// A dependency comparison operator, as in `Requires: foo >= 1.0` and the
-/// `flags` attribute of repodata (`LT`, `LE`, `EQ`, `GE`, `GT`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Op {
-    Lt,
-    Le,
-    Eq,
-    Ge,
-    Gt,
-}
-
 /// rpm's `RPMSENSE_LESS`, `RPMSENSE_GREATER` and `RPMSENSE_EQUAL` bits.
 const SENSE_LESS: u32 = 1 << 1;
 const SENSE_GREATER: u32 = 1 << 2;
@@ -158,40 +148,6 @@ impl Op {
             Op::Gt => SENSE_GREATER,
         }
     }
-
-    /// The repodata spelling: `LT`, `LE`, `EQ`, `GE`, `GT`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Op::Lt => "LT",
-            Op::Le => "LE",
-            Op::Eq => "EQ",
-            Op::Ge => "GE",
-            Op::Gt => "GT",
-        }
-    }
-
-    /// The spec-file spelling: `<`, `<=`, `=`, `>=`, `>`.
-    pub fn symbol(self) -> &'static str {
-        match self {
-            Op::Lt => "<",
-            Op::Le => "<=",
-            Op::Eq => "=",
-            Op::Ge => ">=",
-            Op::Gt => ">",
-        }
-    }
-
-    /// Whether an ordering of `candidate` against the bound satisfies this
-    /// operator.
-    pub fn accepts(self, ord: Ordering) -> bool {
-        match self {
-            Op::Lt => ord == Ordering::Less,
-            Op::Le => ord != Ordering::Greater,
-            Op::Eq => ord == Ordering::Equal,
-            Op::Ge => ord != Ordering::Less,
-            Op::Gt => ord == Ordering::Greater,
-        }
-    }
 }
 
 impl FromStr for Op {
@@ -213,12 +169,6 @@ impl FromStr for Op {
                 ));
             }
         })
-    }
-}
-
-impl fmt::Display for Op {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -305,7 +255,7 @@ impl Evr {
                 .then_with(|| rpmvercmp(a, b)),
             _ => self.compare_ignoring_release(other),
         };
-        op.accepts(ord)
+        op.satisfied_by(ord)
     }
 }
 
@@ -385,8 +335,8 @@ mod tests {
     fn op_flags_round_trip() {
         for op in [Op::Lt, Op::Le, Op::Eq, Op::Ge, Op::Gt] {
             assert_eq!(Op::from_flags(op.to_flags() | 0x100), Some(op));
-            assert_eq!(op.as_str().parse::<Op>().unwrap(), op);
-            assert_eq!(op.symbol().parse::<Op>().unwrap(), op);
+            assert_eq!(op.repodata_flag().parse::<Op>().unwrap(), op);
+            assert_eq!(op.rpm_symbol().parse::<Op>().unwrap(), op);
         }
         assert_eq!(Op::from_flags(0), None);
     }

@@ -472,7 +472,7 @@ fn dependency_list(s: &mut String, name: &str, list: &[Dependency], with_pre: bo
         s.push_str("      <rpm:entry");
         attribute(s, "name", &d.name);
         if let Some(op) = d.op {
-            attribute(s, "flags", op.as_str());
+            attribute(s, "flags", op.repodata_flag());
             if let Some(evr) = &d.evr {
                 attribute(s, "epoch", &evr.epoch.unwrap_or(0).to_string());
                 if !evr.version.is_empty() {
