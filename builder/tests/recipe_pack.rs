@@ -9,19 +9,10 @@ use std::process::Command;
 
 use flate2::read::{GzDecoder, MultiGzDecoder};
 use pig_build::pack::{CHUNK_SIZE, pack_dir};
+use pig_tests::run_stdout as run;
 
 /// 2023-11-14 22:13:20 UTC.
 const MTIME: u64 = 1_700_000_000;
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
 
 /// Pseudo-random but compressible bytes (xorshift over a small alphabet).
 fn noise(len: usize, seed: u64) -> Vec<u8> {

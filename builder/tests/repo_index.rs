@@ -3,36 +3,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use pig_tests::{have, run};
 use serde_json::Value;
 
 const PIG: &str = env!("CARGO_BIN_EXE_pig-build");
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("skipping: {tool} is not installed (scripts/bootstrap installs it)");
-    }
-    found
-}
 
 /// `pig-build repo index DIR --sign-key KEY --json`, parsed.
 fn index(dir: &Path, key: &Path) -> Value {

@@ -25,6 +25,7 @@ use pig_repo::deb::debfile::scan_deb;
 use pig_repo::deb::packages::{index_entry, write_packages};
 use pig_repo::deb::release::{HashKind, Release};
 use pig_repo::signing::SigningKey;
+use pig_tests::have;
 use sha2::{Digest, Sha256};
 
 /// Packages beyond minbase: `hello` (libc only) and `jq`, whose
@@ -40,17 +41,6 @@ fn source_date_epoch() -> i64 {
         .unwrap()
         .as_secs() as i64;
     (now - 86_400) / 3600 * 3600
-}
-
-fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("skipping: {tool} is not installed");
-    }
-    found
 }
 
 fn is_root() -> bool {

@@ -10,9 +10,9 @@ use std::time::Instant;
 use deb_support::have;
 use pig_repo::deb::packages::PackagesReader;
 use pig_repo::deb::release::{HashKind, Release};
+use pig_tests::{APT_HELPER, cat_apt_list};
 
 const LISTS: &str = "/var/lib/apt/lists";
-const APT_HELPER: &str = "/usr/lib/apt/apt-helper";
 
 /// The signed text of an `InRelease`, armor removed crudely: what lies
 /// between the blank line after the armor header and the signature,
@@ -43,21 +43,6 @@ fn in_releases() -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
-}
-
-/// The uncompressed bytes of an apt list file, whatever apt stored it as.
-fn cat_file(path: &Path) -> Vec<u8> {
-    let out = Command::new(APT_HELPER)
-        .arg("cat-file")
-        .arg(path)
-        .output()
-        .expect("apt-helper");
-    assert!(
-        out.status.success(),
-        "apt-helper cat-file {}",
-        path.display()
-    );
-    out.stdout
 }
 
 #[test]
@@ -117,7 +102,7 @@ fn parses_real_in_release_and_verifies_lists() {
                 // Recompressed by apt (lz4): check the uncompressed entry.
                 let plain = listed.rsplit_once('.').map_or(listed.as_str(), |(p, _)| p);
                 release
-                    .verify_file(plain, &cat_file(&file), &input)
+                    .verify_file(plain, &cat_apt_list(&file), &input)
                     .unwrap_or_else(|e| panic!("{e}"));
             }
             verified += 1;

@@ -7,16 +7,15 @@ use std::cmp::Ordering;
 use std::collections::BTreeSet;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
 use pig_repo::deb::control::Paragraphs;
 use pig_repo::deb::relation::Relations;
 use pig_repo::deb::version::{Version, compare};
+use pig_tests::{apt_lists, cat_apt_list};
 
 const LISTS: &str = "/var/lib/apt/lists";
-const APT_HELPER: &str = "/usr/lib/apt/apt-helper";
 
 const RELATION_FIELDS: [&str; 14] = [
     "Depends",
@@ -40,34 +39,10 @@ const RELATION_FIELDS: [&str; 14] = [
 fn indexes() -> Option<&'static [(String, String)]> {
     static INDEXES: OnceLock<Vec<(String, String)>> = OnceLock::new();
     let all = INDEXES.get_or_init(|| {
-        let Ok(dir) = std::fs::read_dir(LISTS) else {
-            return Vec::new();
-        };
-        let mut paths: Vec<PathBuf> = dir
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.contains("_Packages"))
-            })
-            .collect();
-        paths.sort();
-        paths
+        apt_lists("_Packages")
             .into_iter()
             .map(|path| {
-                // apt-helper undoes whatever compression apt stored the list with (lz4 here).
-                let out = Command::new(APT_HELPER)
-                    .arg("cat-file")
-                    .arg(&path)
-                    .output()
-                    .expect("run apt-helper cat-file");
-                assert!(
-                    out.status.success(),
-                    "apt-helper cat-file {}: {:?}",
-                    path.display(),
-                    out
-                );
-                let text = String::from_utf8(out.stdout).expect("Packages index is UTF-8");
+                let text = String::from_utf8(cat_apt_list(&path)).expect("Packages index is UTF-8");
                 (path.display().to_string(), text)
             })
             .collect()

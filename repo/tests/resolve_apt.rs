@@ -4,42 +4,15 @@
 //! The sets of `Inst NAME (VERSION …)` lines must equal the closure exactly.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use pig_repo::deb::control::{Paragraph, Paragraphs, parse};
 use pig_repo::resolve::{ResolveOptions, Universe, resolve};
+use pig_tests::{APT_HELPER, apt_lists, cat_apt_list};
 
 const LISTS: &str = "/var/lib/apt/lists";
-const APT_HELPER: &str = "/usr/lib/apt/apt-helper";
-
-fn package_indexes() -> Vec<PathBuf> {
-    let Ok(dir) = std::fs::read_dir(LISTS) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = dir
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.contains("_Packages"))
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-/// apt's own reader, so lz4/gz/xz lists all come out as text.
-fn cat_file(path: &Path) -> String {
-    let out = Command::new(APT_HELPER)
-        .arg("cat-file")
-        .arg(path)
-        .output()
-        .expect("run apt-helper");
-    assert!(out.status.success(), "apt-helper cat-file {path:?} failed");
-    String::from_utf8(out.stdout).expect("Packages index is UTF-8")
-}
 
 fn host_arch() -> String {
     let out = Command::new("dpkg")
@@ -192,7 +165,7 @@ fn sets() -> Vec<(&'static str, Vec<String>)> {
 
 #[test]
 fn closure_equals_apt_get() {
-    let files = package_indexes();
+    let files = apt_lists("_Packages");
     if files.is_empty() || !Path::new(APT_HELPER).exists() {
         eprintln!("skipped: no Packages indexes under {LISTS} or no {APT_HELPER}");
         return;
@@ -200,7 +173,12 @@ fn closure_equals_apt_get() {
     let arch = host_arch();
     let texts: Vec<(String, String)> = files
         .iter()
-        .map(|f| (f.display().to_string(), cat_file(f)))
+        .map(|f| {
+            (
+                f.display().to_string(),
+                String::from_utf8(cat_apt_list(f)).expect("Packages index is UTF-8"),
+            )
+        })
         .collect();
     let u = load(&texts, &arch);
     let dir = tempfile::tempdir().unwrap();

@@ -10,17 +10,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use pig_repo::signing::SigningKey;
+use pig_tests::{have, run};
 use sha2::{Digest, Sha256};
 
 const PACKAGE: &str = "pig-signing-test";
-
-fn have(tool: &str) -> bool {
-    let found = Command::new(tool).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("skipping: {tool} is not installed");
-    }
-    found
-}
 
 fn key(uid: &str) -> SigningKey {
     let created = SystemTime::now() - Duration::from_secs(3600);
@@ -35,17 +28,6 @@ fn keys() -> &'static (SigningKey, SigningKey) {
             key("stranger <s@example.org>"),
         )
     })
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    eprintln!(
-        "{cmd:?}: {}\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// A flat repository with one package, its `Packages` and an unsigned

@@ -3,12 +3,13 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use pig_repo::Error;
 use pig_repo::signing::{CLOCK_SKEW, Keyring, SigningKey};
+use pig_tests::{have, run};
 
 const RELEASE: &str = "Origin: pig\nLabel: pig\nSuite: stable\nCodename: pig\n\
 Date: Thu, 01 Jan 2026 00:00:00 UTC\nArchitectures: amd64\n\
@@ -26,25 +27,6 @@ fn key() -> &'static SigningKey {
         eprintln!("generated RSA 3072 key in {:?}", start.elapsed());
         key
     })
-}
-
-fn have(tool: &str) -> bool {
-    let found = Command::new(tool).arg("--version").output().is_ok();
-    if !found {
-        eprintln!("skipping: {tool} is not installed (apt-get install {tool})");
-    }
-    found
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    eprintln!(
-        "{cmd:?}: {}\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 /// A throw-away gpg home, so tests never touch the user's keys.

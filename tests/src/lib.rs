@@ -1,1 +1,78 @@
-//! Integration tests live in `tests/tests/`; this library is empty.
+//! Support shared by pig's integration tests (the tests themselves live in
+//! each crate's `tests/` and in `tests/tests/`): running the real tools and
+//! reading the machine's apt lists.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Where apt keeps the indexes `apt-get update` fetched.
+pub const APT_LISTS: &str = "/var/lib/apt/lists";
+/// apt's helper that reads a list whatever compression apt stored it with.
+pub const APT_HELPER: &str = "/usr/lib/apt/apt-helper";
+
+/// Whether `tool` is on PATH; when it is not, prints why the calling test
+/// is skipped.
+pub fn have(tool: &str) -> bool {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        eprintln!("SKIP: {tool} is not installed (scripts/bootstrap installs it)");
+    }
+    found
+}
+
+/// Run `cmd`, failing the test with its output if it does not succeed.
+pub fn run(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// [`run`], returning stdout as text.
+pub fn run_stdout(cmd: &mut Command) -> String {
+    String::from_utf8_lossy(&run(cmd).stdout).into_owned()
+}
+
+/// The files in [`APT_LISTS`] whose names contain `marker` (`_Packages`,
+/// `InRelease`), sorted.
+pub fn apt_lists(marker: &str) -> Vec<PathBuf> {
+    let Ok(dir) = std::fs::read_dir(APT_LISTS) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = dir
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains(marker) && !n.ends_with(".diff_Index"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The bytes of an apt list, decompressed by apt itself.
+pub fn cat_apt_list(path: &Path) -> Vec<u8> {
+    let out = Command::new(APT_HELPER)
+        .arg("cat-file")
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("running {APT_HELPER}: {e}"));
+    assert!(
+        out.status.success(),
+        "apt-helper cat-file {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}

@@ -2,36 +2,10 @@
 #![allow(dead_code)] // each test crate uses a different subset
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use pig_repo::deb::control::{self, Paragraph};
-
-/// Whether `tool` is on PATH; prints why a test is skipped when it is not.
-pub fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        eprintln!("SKIP: {tool} is not installed (scripts/bootstrap installs it)");
-    }
-    found
-}
-
-/// Run `cmd`, failing the test with its output if it does not succeed.
-pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+pub use pig_tests::{have, run};
 
 pub fn stdout(cmd: &mut Command) -> String {
     String::from_utf8(run(cmd).stdout).expect("tool output is UTF-8")

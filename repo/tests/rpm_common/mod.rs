@@ -9,37 +9,10 @@ use std::process::Command;
 
 use pig_repo::rpm::header::read_rpm;
 use pig_repo::rpm::repodata::{IndexKey, RepodataWriter};
+pub use pig_tests::run_stdout as run;
 
 /// The revision and timestamp every fixture repository gets.
 pub const REVISION: i64 = 1_700_000_000;
-
-/// Whether every tool is installed; if not, say which is missing so the
-/// skipped test explains itself.
-pub fn have_tools(tools: &[&str]) -> bool {
-    for t in tools {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {t}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            eprintln!("SKIP: {t} is not installed (apt-get install -y rpm createrepo-c dnf)");
-            return false;
-        }
-    }
-    true
-}
-
-/// Run a command, panicking with its output if it fails; returns stdout.
-pub fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// Fixture packages: epochs, versioned and file requires, `Requires(pre)`,
 /// shell and lua scriptlets, weak dependencies, file provides, config,
@@ -275,4 +248,10 @@ pub fn document(dir: &Path, kind: &str) -> String {
         }
     }
     panic!("no {kind} document in {}", repodata.display());
+}
+
+/// Whether every tool is installed; if not, says which is missing so the
+/// skipped test explains itself.
+pub fn have_tools(tools: &[&str]) -> bool {
+    tools.iter().all(|t| pig_tests::have(t))
 }
