@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use pig_repo::signing::SigningKey;
-use pig_tests::{have, run};
+use pig_tests::{have, output};
 use sha2::{Digest, Sha256};
 
 const PACKAGE: &str = "pig-signing-test";
@@ -52,10 +52,12 @@ impl Fixture {
         fs::create_dir_all(&repo).unwrap();
         let deb_name = format!("{PACKAGE}_1.0_all.deb");
         let deb = repo.join(&deb_name);
-        let out = run(Command::new("dpkg-deb")
-            .args(["--build", "--root-owner-group"])
-            .arg(&pkg)
-            .arg(&deb));
+        let out = output(
+            Command::new("dpkg-deb")
+                .args(["--build", "--root-owner-group"])
+                .arg(&pkg)
+                .arg(&deb),
+        );
         assert!(out.status.success());
         let bytes = fs::read(&deb).unwrap();
         let packages = format!(
@@ -125,7 +127,7 @@ impl Fixture {
         cmd.args(["-o", "APT::Sandbox::User=root", "-o", "Debug::NoLocking=1"])
             .args(["-o", "Acquire::Languages=none"])
             .args(args);
-        run(&mut cmd)
+        output(&mut cmd)
     }
 
     fn update(&self) -> (bool, String) {

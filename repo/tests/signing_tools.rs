@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use pig_repo::Error;
 use pig_repo::signing::{CLOCK_SKEW, Keyring, SigningKey};
-use pig_tests::{have, run};
+use pig_tests::{have, output};
 
 const RELEASE: &str = "Origin: pig\nLabel: pig\nSuite: stable\nCodename: pig\n\
 Date: Thu, 01 Jan 2026 00:00:00 UTC\nArchitectures: amd64\n\
@@ -61,7 +61,7 @@ impl Gpg {
     }
 
     fn ok(&self, args: &[&str]) -> Vec<u8> {
-        let out = run(self.cmd().args(args));
+        let out = output(self.cmd().args(args));
         assert!(out.status.success(), "gpg {args:?} failed");
         out.stdout
     }
@@ -150,11 +150,13 @@ fn gpgv_and_sqv_accept_our_signatures() {
         vec![inrelease_path.as_os_str()],
         vec![release_gpg.as_os_str(), release.as_os_str()],
     ] {
-        let out = run(Command::new("gpgv")
-            .arg("--status-fd=1")
-            .arg("--keyring")
-            .arg(&keyring)
-            .args(&args));
+        let out = output(
+            Command::new("gpgv")
+                .arg("--status-fd=1")
+                .arg("--keyring")
+                .arg(&keyring)
+                .args(&args),
+        );
         assert!(out.status.success());
         let status = String::from_utf8_lossy(&out.stdout);
         assert!(
@@ -163,11 +165,13 @@ fn gpgv_and_sqv_accept_our_signatures() {
         );
     }
 
-    let out = run(Command::new("sqv")
-        .arg("--keyring")
-        .arg(&public)
-        .arg(&release_gpg)
-        .arg(&release));
+    let out = output(
+        Command::new("sqv")
+            .arg("--keyring")
+            .arg(&public)
+            .arg(&release_gpg)
+            .arg(&release),
+    );
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -176,11 +180,13 @@ fn gpgv_and_sqv_accept_our_signatures() {
     let (text, sig) = split_clearsigned(&inrelease);
     let text_path = write(dir.path(), "InRelease.text", text);
     let sig_path = write(dir.path(), "InRelease.sig", sig);
-    let out = run(Command::new("sqv")
-        .arg("--keyring")
-        .arg(&public)
-        .arg(&sig_path)
-        .arg(&text_path));
+    let out = output(
+        Command::new("sqv")
+            .arg("--keyring")
+            .arg(&public)
+            .arg(&sig_path)
+            .arg(&text_path),
+    );
     assert!(out.status.success());
 
     // And our own verifier agrees, giving back the signed text.

@@ -38,6 +38,21 @@ pub fn run(cmd: &mut Command) -> Output {
     out
 }
 
+/// Run `cmd` and log what it printed, whatever its exit status: for tests
+/// that look at failures too.
+pub fn output(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    eprintln!(
+        "{cmd:?}: {}\n{}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// [`run`], returning stdout as text.
 pub fn run_stdout(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&run(cmd).stdout).into_owned()
