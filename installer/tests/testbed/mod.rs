@@ -108,7 +108,9 @@ pub struct Node {
     netns: String,
     nspawn: Option<Child>,
     leader: u32,
-    /// How long the boot took.
+    spawned: Instant,
+    /// From starting systemd-nspawn to `systemctl is-system-running`
+    /// reporting the boot finished (nodes boot in parallel).
     pub boot_time: Duration,
 }
 
@@ -165,7 +167,6 @@ impl Bed {
     }
 
     fn boot(&self, lower: &Path, id: &str, i: usize, ip: &str) -> Node {
-        let start = Instant::now();
         let dir = self.dir.join(format!("node{i}"));
         let root = dir.join("root");
         for d in ["upper", "work", "root"] {
@@ -208,6 +209,7 @@ impl Bed {
             "eth0",
         ]);
         must(&["ip", "-n", &netns, "link", "set", "eth0", "up"]);
+        let spawned = Instant::now();
         let console = std::fs::File::create(dir.join("console.log")).expect("console log");
         let nspawn = Command::new("systemd-nspawn")
             .arg("-D")
@@ -220,23 +222,22 @@ impl Bed {
             .stderr(console)
             .spawn()
             .expect("starting systemd-nspawn");
-        let mut node = Node {
+        Node {
             ip: ip.to_string(),
             root,
             dir,
             netns,
             leader: 0,
             nspawn: Some(nspawn),
+            spawned,
             boot_time: Duration::ZERO,
-        };
-        node.boot_time = start.elapsed();
-        node
+        }
     }
 }
 
 impl Node {
     fn wait_booted(&mut self) {
-        let start = Instant::now() - self.boot_time;
+        let start = self.spawned;
         let pid = self.nspawn.as_ref().map(Child::id).unwrap_or(0);
         while self.leader == 0 {
             assert!(
