@@ -19,20 +19,15 @@ use crate::seed::{Finding, Host, LoadOptions, Role, Seed, SeedError, Status, che
 #[error("{0}")]
 pub struct BadArguments(pub String);
 
-/// Exit status for an error: 2 for a bad seed or bad arguments (a seed
-/// that does not name this node or does not give it a role asked for
-/// included), 1 otherwise.
+/// Exit status for an error: 2 for a bad seed or bad arguments (a role
+/// the seed does not give this node included), 1 otherwise.
 pub fn exit_code(e: &anyhow::Error) -> i32 {
     let bad_input = e.chain().any(|c| {
         c.downcast_ref::<BadArguments>().is_some()
             || c.downcast_ref::<RoleInputError>().is_some()
             || matches!(
                 c.downcast_ref::<SeedError>(),
-                Some(
-                    SeedError::Syntax { .. }
-                        | SeedError::Invalid { .. }
-                        | SeedError::NoMatch { .. }
-                )
+                Some(SeedError::Syntax { .. } | SeedError::Invalid { .. })
             )
     });
     if bad_input { 2 } else { 1 }

@@ -36,12 +36,13 @@ fn three_nodes_form_a_tls_etcd_cluster_that_survives_one_loss() {
             .collect()
     });
     let apply_time = t.elapsed();
-    for (ip, out) in &results {
+    for ((ip, out), node) in results.iter().zip(&bed.nodes) {
         assert!(
             out.status.success(),
-            "apply on {ip}: {}{}",
+            "apply on {ip}: {}{}\netcd journal:\n{}",
             String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&node.sh("journalctl -u etcd --no-pager -n 40").stdout)
         );
     }
 

@@ -106,6 +106,7 @@ pub struct Node {
     pub root: PathBuf,
     dir: PathBuf,
     netns: String,
+    cgroups: Vec<PathBuf>,
     nspawn: Option<Child>,
     leader: u32,
     spawned: Instant,
@@ -209,9 +210,27 @@ impl Bed {
             "eth0",
         ]);
         must(&["ip", "-n", &netns, "link", "set", "eth0", "up"]);
+        // Each node gets cgroups of its own: with --keep-unit and no
+        // systemd on the host, nspawn leaves the node in the caller's
+        // cgroup, and nodes sharing one would manage each other's units.
+        let cgroups: Vec<PathBuf> = cgroup_roots()
+            .iter()
+            .map(|root| root.join(format!("pigtb-{id}-n{i}")))
+            .collect();
+        for cg in &cgroups {
+            std::fs::create_dir_all(cg).expect("making the node's cgroup");
+        }
+        let join: Vec<String> = cgroups
+            .iter()
+            .map(|cg| format!("echo $$ > {}/cgroup.procs && ", cg.display()))
+            .collect();
         let spawned = Instant::now();
         let console = std::fs::File::create(dir.join("console.log")).expect("console log");
-        let nspawn = Command::new("systemd-nspawn")
+        let nspawn = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{}exec \"$@\"", join.concat()))
+            .arg("sh")
+            .arg("systemd-nspawn")
             .arg("-D")
             .arg(&root)
             .args(["--boot", "--register=no", "--keep-unit", "--quiet"])
@@ -227,6 +246,7 @@ impl Bed {
             root,
             dir,
             netns,
+            cgroups,
             leader: 0,
             nspawn: Some(nspawn),
             spawned,
@@ -355,6 +375,16 @@ impl Drop for Bed {
             let _ = Command::new("ip")
                 .args(["netns", "del", &node.netns])
                 .status();
+            // The node's last processes may take a moment to leave.
+            for cg in &node.cgroups {
+                for _ in 0..50 {
+                    remove_cgroup(cg);
+                    if !cg.exists() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
         }
         let _ = Command::new("ip")
             .args(["netns", "del", &self.hub])
@@ -367,6 +397,33 @@ impl Drop for Bed {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
+}
+
+/// Where new cgroups go: the unified hierarchy on a cgroup2 host; the
+/// named systemd hierarchy and the unified one on a hybrid host.
+fn cgroup_roots() -> Vec<PathBuf> {
+    let base = Path::new("/sys/fs/cgroup");
+    if base.join("cgroup.controllers").exists() {
+        return vec![base.to_path_buf()];
+    }
+    ["systemd", "unified"]
+        .iter()
+        .map(|h| base.join(h))
+        .filter(|p| p.join("cgroup.procs").exists())
+        .collect()
+}
+
+/// Remove a cgroup and the ones the node's systemd made under it,
+/// deepest first (a cgroup directory goes only with rmdir, once empty).
+fn remove_cgroup(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_cgroup(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
 }
 
 /// Make a seed on the host with `pig-install seed init`.
