@@ -379,8 +379,8 @@ impl Planner<'_> {
                     Err(_) if self.installing => Default::default(),
                     Err(e) => return Err(e),
                 };
-                let enable = *enabled == Some(true) && !unit.enabled;
-                let start = *active == Some(true) && !unit.active && !unit.condition_failed;
+                let enable = *enabled && !unit.enabled;
+                let start = *active && !unit.active && !unit.condition_failed;
                 let triggered = !start && self.triggered(restart_on).is_some();
                 let action = Action::Service {
                     enable,

@@ -122,10 +122,10 @@ pub enum Resource {
     Service {
         /// Unit name without `.service`.
         name: String,
-        /// Enabled at boot (`None`: leave as is, for static units).
-        enabled: Option<bool>,
-        /// Running (`None`: leave as is, for one-shot units).
-        active: Option<bool>,
+        /// Enable it at boot (false: leave as is, for static units).
+        enabled: bool,
+        /// Keep it running (false: leave as is, for one-shot units).
+        active: bool,
         /// Managed files whose change restarts the unit.
         restart_on: Vec<PathBuf>,
         /// Reload instead of restart when those change.
@@ -195,8 +195,8 @@ impl Resource {
     pub fn running_service(name: &str, restart_on: &[&str]) -> Resource {
         Resource::Service {
             name: name.into(),
-            enabled: Some(true),
-            active: Some(true),
+            enabled: true,
+            active: true,
             restart_on: restart_on.iter().map(PathBuf::from).collect(),
             reload: false,
         }

@@ -198,8 +198,8 @@ fn tuning(ctx: &Context, out: &mut Vec<Resource>) -> Result<(), RoleInputError> 
     // is read-only (containers), so it is the portable way to load them.
     out.push(Resource::Service {
         name: "systemd-sysctl".into(),
-        enabled: None,
-        active: None,
+        enabled: false,
+        active: false,
         restart_on: vec![PathBuf::from(SYSCTL)],
         reload: false,
     });
@@ -360,8 +360,8 @@ fn haproxy(ctx: &Context, out: &mut Vec<Resource>) -> Result<(), RoleInputError>
     });
     out.push(Resource::Service {
         name: "haproxy".into(),
-        enabled: Some(true),
-        active: Some(true),
+        enabled: true,
+        active: true,
         restart_on: vec![PathBuf::from(HAPROXY)],
         reload: ctx.bool("haproxy_reload"),
     });
