@@ -1,7 +1,4 @@
 //! Command-line types (clap derive). Doc comments are the help text.
-//!
-//! Later subcommands (`plan`, `apply`, a `--role` override) slot in as
-//! new `Command` variants with their own argument structs.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -25,6 +22,35 @@ pub enum Command {
     Seed(SeedCommand),
     /// Show which inventory hosts this node is and the roles it gets.
     Identify(IdentifyArgs),
+    /// Show the changes `apply` would make, as a diff; changes nothing.
+    Plan(NodeArgs),
+    /// Make this node match its roles; a second run changes nothing.
+    Apply(NodeArgs),
+    /// Show the last apply and whether the node still matches it.
+    Status(NodeArgs),
+}
+
+/// Arguments of `plan`, `apply` and `status`.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// The seed file.
+    #[arg(long, value_name = "SEED", default_value = "/etc/pig/seed.yml")]
+    pub seed: PathBuf,
+    /// Act as the inventory host with this address instead of matching
+    /// this machine's addresses and host name.
+    #[arg(long, value_name = "IP")]
+    pub host: Option<IpAddr>,
+    /// Configure only these roles (comma-separated); each must be one the
+    /// inventory gives this node [default: all of its roles].
+    #[arg(long, value_delimiter = ',', value_name = "ROLE,…")]
+    pub role: Vec<String>,
+    /// Unpack this bundle (pigsty-pkg-….tgz) under /www and install from
+    /// it; without it a repository already under /www/pigsty is used.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
+    /// Reading and output options.
+    #[command(flatten)]
+    pub options: SeedOptions,
 }
 
 /// `pig-install seed …`

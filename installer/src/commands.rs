@@ -6,7 +6,10 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value as Json, json};
 
-use crate::cmdline::{CheckArgs, IdentifyArgs, InitArgs, SeedOptions, TemplateArg};
+use crate::cmdline::{CheckArgs, IdentifyArgs, InitArgs, NodeArgs, SeedOptions, TemplateArg};
+use crate::engine::state::{STAMP_PATH, sha256_hex};
+use crate::engine::{self, LocalSystem, Plan, System, journal};
+use crate::roles::{self, RoleInputError};
 use crate::seed::identity::{self, local_addresses, local_hostname};
 use crate::seed::init::{self, Template};
 use crate::seed::{Finding, Host, LoadOptions, Role, Seed, SeedError, Status, check_requirements};
@@ -16,10 +19,12 @@ use crate::seed::{Finding, Host, LoadOptions, Role, Seed, SeedError, Status, che
 #[error("{0}")]
 pub struct BadArguments(pub String);
 
-/// Exit status for an error: 2 for a bad seed or bad arguments, 1 otherwise.
+/// Exit status for an error: 2 for a bad seed or bad arguments (a role
+/// the seed does not give this node included), 1 otherwise.
 pub fn exit_code(e: &anyhow::Error) -> i32 {
     let bad_input = e.chain().any(|c| {
         c.downcast_ref::<BadArguments>().is_some()
+            || c.downcast_ref::<RoleInputError>().is_some()
             || matches!(
                 c.downcast_ref::<SeedError>(),
                 Some(SeedError::Syntax { .. } | SeedError::Invalid { .. })
@@ -238,6 +243,208 @@ pub fn identify(args: &IdentifyArgs) -> Result<()> {
         for h in &hosts {
             let name = h.nodename().map(|n| format!(" ({n})")).unwrap_or_default();
             println!("{}{name}: {}", h.ip, roles_text(h));
+        }
+    }
+    Ok(())
+}
+
+/// The node's part of the seed: its host entry and the roles to configure.
+struct Target {
+    seed: Seed,
+    host: Host,
+    roles: Vec<Role>,
+    seed_digest: String,
+}
+
+const ALL_ROLES: [Role; 6] = [
+    Role::Node,
+    Role::Infra,
+    Role::Etcd,
+    Role::Minio,
+    Role::Pgsql,
+    Role::Redis,
+];
+
+/// Load the seed, find this node and its roles; every refusal here comes
+/// before any change and exits with status 2.
+fn target(args: &NodeArgs) -> Result<Target> {
+    let seed = load(&args.seed, &args.options)?;
+    let bytes =
+        std::fs::read(&args.seed).with_context(|| format!("reading {}", args.seed.display()))?;
+    let host = match args.host {
+        Some(ip) => identity::forced(&seed, ip)?,
+        None => {
+            let addresses = local_addresses().context("listing this machine's addresses")?;
+            let mut hosts = identity::identify(&seed, &addresses, local_hostname().as_deref())?;
+            if hosts.len() > 1 {
+                let list: Vec<String> = hosts.iter().map(|h| h.ip.to_string()).collect();
+                return Err(BadArguments(format!(
+                    "this node matches several inventory hosts ({}); choose one with --host",
+                    list.join(", ")
+                ))
+                .into());
+            }
+            hosts.remove(0)
+        }
+    };
+    let own = host.roles();
+    let roles = if args.role.is_empty() {
+        own
+    } else {
+        let mut roles = Vec::new();
+        for name in &args.role {
+            let role = ALL_ROLES
+                .into_iter()
+                .find(|r| r.name() == name)
+                .ok_or_else(|| BadArguments(format!("unknown role {name:?}")))?;
+            if !own.contains(&role) {
+                return Err(RoleInputError {
+                    input: seed.input().to_string(),
+                    message: format!(
+                        "the inventory does not give host {} the {name} role (its roles: {})",
+                        host.ip,
+                        roles_text(&host)
+                    ),
+                }
+                .into());
+            }
+            roles.push(role);
+        }
+        roles
+    };
+    Ok(Target {
+        seed_digest: sha256_hex(&bytes),
+        seed,
+        host,
+        roles,
+    })
+}
+
+/// The plan for `args` against this machine.
+fn make_plan(args: &NodeArgs, target: &Target, system: &LocalSystem) -> Result<Plan> {
+    let skipped: Vec<&str> = target
+        .roles
+        .iter()
+        .filter(|r| !roles::IMPLEMENTED.contains(r))
+        .map(|r| r.name())
+        .collect();
+    if !skipped.is_empty() {
+        journal::info(&format!(
+            "note: this pig-install does not configure role(s) {} yet",
+            skipped.join(", ")
+        ));
+    }
+    if let Some(bundle) = &args.bundle
+        && !bundle.is_file()
+    {
+        return Err(BadArguments(format!("--bundle {}: no such file", bundle.display())).into());
+    }
+    let ctx = roles::Context {
+        seed: &target.seed,
+        host: &target.host,
+        bundle: args.bundle.as_deref(),
+        local_repo: Path::new("/www/pigsty").is_dir(),
+    };
+    let resources = roles::resources(&ctx, &target.roles)?;
+    engine::plan(system, &resources)
+}
+
+/// `plan`: the changes `apply` would make.
+pub fn plan(args: &NodeArgs) -> Result<()> {
+    let target = target(args)?;
+    let system = LocalSystem::new(Path::new(STAMP_PATH))?;
+    let plan = make_plan(args, &target, &system)?;
+    if args.options.json {
+        println!("{}", serde_json::to_string_pretty(&plan.json())?);
+    } else {
+        print!("{}", plan.text());
+    }
+    Ok(())
+}
+
+/// `apply`: make the planned changes, then record them in the stamp.
+pub fn apply(args: &NodeArgs) -> Result<()> {
+    let target = target(args)?;
+    let system = LocalSystem::new(Path::new(STAMP_PATH))?;
+    let plan = make_plan(args, &target, &system)?;
+    journal::info(&format!(
+        "applying {} as {} ({}): {} change(s)",
+        target.seed.input(),
+        target.host.ip,
+        target
+            .roles
+            .iter()
+            .map(|r| r.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+        plan.changes().count()
+    ));
+    let mut stamp = system.stamp().clone();
+    let report = engine::apply(&system, &plan, &mut stamp);
+    stamp.seed_digest = target.seed_digest.clone();
+    stamp.seed = target.seed.input().to_string();
+    stamp.host = target.host.ip.to_string();
+    stamp.roles = target.roles.iter().map(|r| r.name().to_string()).collect();
+    stamp.applied_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    stamp.resources = plan.steps.iter().map(|s| s.resource.id()).collect();
+    // Issued certificates are recorded even when a later step failed.
+    stamp.save(Path::new(STAMP_PATH))?;
+    if args.options.json {
+        println!("{}", serde_json::to_string_pretty(&report.json())?);
+    } else {
+        println!(
+            "{} change(s) applied, {} check(s) passed",
+            report.changed.len(),
+            report.checks.len()
+        );
+    }
+    if let Some((id, why)) = report.failed {
+        bail!("{id}: {why}");
+    }
+    Ok(())
+}
+
+/// `status`: the stamp of the last apply and the drift since.
+pub fn status(args: &NodeArgs) -> Result<()> {
+    let target = target(args)?;
+    let system = LocalSystem::new(Path::new(STAMP_PATH))?;
+    let stamp = system.stamp().clone();
+    let plan = make_plan(args, &target, &system)?;
+    let drift: Vec<String> = plan.changes().map(|s| s.resource.id()).collect();
+    let seed_changed = !stamp.seed_digest.is_empty() && stamp.seed_digest != target.seed_digest;
+    if args.options.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "applied": !stamp.applied_at.is_empty(),
+                "applied_at": stamp.applied_at,
+                "host": stamp.host,
+                "roles": stamp.roles,
+                "seed_changed": seed_changed,
+                "drift": drift,
+            }))?
+        );
+    } else {
+        if stamp.applied_at.is_empty() {
+            println!("never applied on this node");
+        } else {
+            println!(
+                "last apply {} as {} ({})",
+                stamp.applied_at,
+                stamp.host,
+                stamp.roles.join(", ")
+            );
+        }
+        if seed_changed {
+            println!("the seed changed since the last apply");
+        }
+        if drift.is_empty() {
+            println!("in sync: {} resource(s)", plan.steps.len());
+        } else {
+            println!("{} resource(s) differ:", drift.len());
+            for id in &drift {
+                println!("  {id}");
+            }
         }
     }
     Ok(())

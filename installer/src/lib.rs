@@ -3,4 +3,6 @@
 
 pub mod cmdline;
 pub mod commands;
+pub mod engine;
+pub mod roles;
 pub mod seed;

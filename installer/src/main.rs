@@ -11,6 +11,9 @@ fn main() {
         Command::Seed(SeedCommand::Init(args)) => commands::seed_init(args),
         Command::Seed(SeedCommand::Check(args)) => commands::seed_check(args),
         Command::Identify(args) => commands::identify(args),
+        Command::Plan(args) => commands::plan(args),
+        Command::Apply(args) => commands::apply(args),
+        Command::Status(args) => commands::status(args),
     };
     if let Err(e) = result {
         eprintln!("pig-install: {e:#}");
