@@ -5,9 +5,11 @@
 //! mke2fs reads is `E2FSPROGS_FAKE_TIME`, and every file time in the tree
 //! newer than `SOURCE_DATE_EPOCH` is clamped to it before mke2fs copies it.
 
+use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::{Component, Path};
+use std::process::Command;
 
 use crate::disk::Embed;
 use crate::error::{Error, IoContext, Result};
@@ -115,12 +117,91 @@ pub fn make(stage: &Path, params: &Ext4Params, out: &Path) -> Result<()> {
             .arg(out),
         "making the root file system",
     )?;
-    Ok(())
+    clamp_inode_times(out, params.epoch)
+}
+
+/// Set every used inode's ctime and atime to `epoch`. mke2fs copies them
+/// from the staging tree, where they are the time of unpacking, and no
+/// tool can set a file's ctime: rewrite them in the image with debugfs.
+fn clamp_inode_times(image: &Path, epoch: u64) -> Result<()> {
+    let out = tool::run(Command::new("dumpe2fs").arg(image), "listing used inodes")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let inodes = used_inodes(&text).ok_or_else(|| {
+        Error::invalid(
+            image.display(),
+            "dumpe2fs output",
+            "no inode bitmap summary",
+        )
+    })?;
+    let mut script = String::new();
+    for n in inodes {
+        let _ = writeln!(script, "sif <{n}> ctime @{epoch}\nsif <{n}> atime @{epoch}");
+    }
+    let script_path = image.with_extension("debugfs");
+    fs::write(&script_path, script).at(&script_path)?;
+    let result = tool::run(
+        Command::new("debugfs")
+            .env("E2FSPROGS_FAKE_TIME", epoch.to_string())
+            .arg("-w")
+            .arg("-f")
+            .arg(&script_path)
+            .arg(image),
+        "clamping inode times",
+    );
+    let _ = fs::remove_file(&script_path);
+    result.map(|_| ())
+}
+
+/// The used inode numbers from dumpe2fs's `Inodes per group` and each
+/// group's `Free inodes:` ranges; `None` when the summary is missing.
+fn used_inodes(dumpe2fs: &str) -> Option<Vec<u64>> {
+    let per_group: u64 = dumpe2fs
+        .lines()
+        .find_map(|l| l.strip_prefix("Inodes per group:"))?
+        .trim()
+        .parse()
+        .ok()?;
+    let mut used = Vec::new();
+    let mut group = 0u64;
+    for line in dumpe2fs.lines() {
+        let Some(ranges) = line.trim_start().strip_prefix("Free inodes:") else {
+            continue;
+        };
+        // The superblock summary has the same label but no indent.
+        if !line.starts_with(' ') {
+            continue;
+        }
+        let first = group * per_group + 1;
+        let last = first + per_group - 1;
+        let mut free = Vec::new();
+        for range in ranges.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            let (a, b) = range.split_once('-').unwrap_or((range, range));
+            free.push((a.trim().parse::<u64>().ok()?, b.trim().parse::<u64>().ok()?));
+        }
+        used.extend((first..=last).filter(|n| !free.iter().any(|&(a, b)| (a..=b).contains(n))));
+        group += 1;
+    }
+    (group > 0).then_some(used)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn used_inodes_are_the_complement_of_free_ranges() {
+        let text = "Free inodes:              5\nInodes per group:         8\n\
+                    Group 0: (Blocks 0-1)\n  Free inodes: 4-5, 8\nGroup 1: (Blocks 2-3)\n  Free inodes: \n";
+        assert_eq!(
+            used_inodes(text).unwrap(),
+            [1, 2, 3, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16]
+        );
+        assert_eq!(used_inodes("Inodes per group: 8\n"), None);
+        assert_eq!(
+            used_inodes("  Free inodes: x-y\nInodes per group: 8\n"),
+            None
+        );
+    }
 
     #[test]
     fn embed_paths_must_be_absolute_and_plain() {
