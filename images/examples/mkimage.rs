@@ -35,8 +35,9 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     match arg(0)? {
         "rootfs" => {
             let source = RootfsSource::from_host_apt()?;
-            let r =
-                pig_images::build_rootfs(&source, &args[2.min(args.len())..], Path::new(arg(1)?))?;
+            let epoch = pig_images::rootfs::source_date_epoch();
+            let packages = &args[2.min(args.len())..];
+            let r = pig_images::build_rootfs(&source, packages, epoch, Path::new(arg(1)?))?;
             println!(
                 "{} ({:.1} s, cached: {})",
                 r.tar.display(),

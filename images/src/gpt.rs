@@ -147,7 +147,7 @@ mod tests {
             assert_eq!(p.start % ALIGN, 0);
         }
         let end = parts[2].start + parts[2].sectors;
-        assert!(end <= disk / SECTOR - BACKUP_GPT - 1);
+        assert!(end < disk / SECTOR - BACKUP_GPT);
         assert!(layout(100 << 20, 64 << 20, |p| p.to_string()).is_err());
     }
 

@@ -180,7 +180,7 @@ impl RootfsSource {
         for line in &self.lines {
             let _ = writeln!(text, "line {line}");
         }
-        let mut pkgs: Vec<&str> = BOOT_PACKAGES.iter().copied().collect();
+        let mut pkgs: Vec<&str> = BOOT_PACKAGES.to_vec();
         pkgs.extend(packages.iter().map(String::as_str));
         pkgs.sort_unstable();
         pkgs.dedup();
@@ -201,11 +201,16 @@ pub fn source_date_epoch() -> Option<u64> {
 
 /// Install minbase plus [`BOOT_PACKAGES`] plus `packages` from `source`
 /// into `out_dir/rootfs.tar`, reusing [`CACHE_DIR`] when the same inputs
-/// were built before. `SOURCE_DATE_EPOCH`, when set, is passed on to
-/// mmdebstrap and is part of the cache key.
-pub fn build_rootfs(source: &RootfsSource, packages: &[String], out_dir: &Path) -> Result<Rootfs> {
+/// were built before. `epoch` (`SOURCE_DATE_EPOCH`, see
+/// [`source_date_epoch`]) is passed on to mmdebstrap and is part of the
+/// cache key.
+pub fn build_rootfs(
+    source: &RootfsSource,
+    packages: &[String],
+    epoch: Option<u64>,
+    out_dir: &Path,
+) -> Result<Rootfs> {
     let started = Instant::now();
-    let epoch = source_date_epoch();
     let key = source.cache_key(packages, epoch)?;
     let cache = Path::new(CACHE_DIR);
     fs::create_dir_all(cache).at(cache)?;
