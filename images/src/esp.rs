@@ -20,7 +20,8 @@ pub struct EspFile<'a> {
 }
 
 /// Make the FAT image `out` of `size_bytes` with volume serial `serial`
-/// (8 hex digits) holding `files`.
+/// (8 hex digits) holding `files`. The source files' modification times
+/// are set to `epoch` first, since mcopy copies them onto the ESP.
 pub fn make(
     out: &Path,
     size_bytes: u64,

@@ -212,6 +212,11 @@ fn qcow2_conversion_boots_and_root_grows_to_fill_the_disk() {
     pig_images::to_qcow2(&fx.raw.path, &qcow2).unwrap();
     let size = std::fs::metadata(&qcow2).unwrap().len();
     eprintln!("{}: {size} bytes", qcow2.display());
+    // The conversion is as reproducible as the raw image.
+    let again = fx.dir.join("again.qcow2");
+    pig_images::to_qcow2(&fx.raw.path, &again).unwrap();
+    assert_eq!(sha256(&qcow2), sha256(&again), "two conversions differ");
+    std::fs::remove_file(&again).unwrap();
     // A bigger virtual disk than the image was built for: the first boot
     // must grow the root partition and file system into it.
     let status = Command::new("qemu-img")
