@@ -355,6 +355,51 @@ fn copy_sparse(src: &Path, dest: &Path, offset: u64) -> Result<()> {
     Ok(())
 }
 
+/// The image formats a disk can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    Raw,
+    Qcow2,
+}
+
+impl std::str::FromStr for ImageKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<ImageKind> {
+        match s {
+            "raw" => Ok(ImageKind::Raw),
+            "qcow2" => Ok(ImageKind::Qcow2),
+            other => Err(Error::invalid(other, "image kind", "expected raw or qcow2")),
+        }
+    }
+}
+
+/// Build the disk as `kind` at `out`: [`build_raw`], then for qcow2
+/// [`to_qcow2`] from a raw image beside `out` that is removed afterwards.
+pub fn build_disk(
+    rootfs_tar: &Path,
+    spec: &DiskSpec,
+    kind: ImageKind,
+    out: &Path,
+) -> Result<DiskReport> {
+    match kind {
+        ImageKind::Raw => build_raw(rootfs_tar, spec, out),
+        ImageKind::Qcow2 => {
+            let raw = out.with_extension("raw.part");
+            let result = build_raw(rootfs_tar, spec, &raw).and_then(|mut report| {
+                to_qcow2(&raw, out)?;
+                report.path = out.to_path_buf();
+                report.allocated_bytes = fs::metadata(out)
+                    .map(|m| std::os::unix::fs::MetadataExt::blocks(&m) * 512)
+                    .at(out)?;
+                Ok(report)
+            });
+            let _ = fs::remove_file(&raw);
+            result
+        }
+    }
+}
+
 /// Convert the raw image `raw` to qcow2 at `out` with `qemu-img convert`.
 pub fn to_qcow2(raw: &Path, out: &Path) -> Result<()> {
     tool::run(

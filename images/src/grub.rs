@@ -182,6 +182,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bios_install_patches_mbr_and_core_block_list() {
+        if !Path::new(GRUB_LIB).join("i386-pc/boot.img").is_file() {
+            eprintln!("skipping: grub-pc-bin is not installed");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let disk = dir.path().join("disk");
+        let mut image = vec![0u8; 4 << 20];
+        image[510] = 0x55;
+        image[511] = 0xaa;
+        image[446] = 0xee; // a protective MBR entry that must survive
+        fs::write(&disk, &image).unwrap();
+        let core = dir.path().join("core.img");
+        fs::write(&core, vec![0x11u8; 3 * 512 - 100]).unwrap();
+        assert!(
+            install_bios(&disk, &core, 2048, 2).is_err(),
+            "core larger than the partition"
+        );
+        install_bios(&disk, &core, 2048, 2048).unwrap();
+        let out = fs::read(&disk).unwrap();
+        let boot = fs::read(Path::new(GRUB_LIB).join("i386-pc/boot.img")).unwrap();
+        assert_eq!(out[..BOOT_KERNEL_SECTOR], boot[..BOOT_KERNEL_SECTOR]);
+        assert_eq!(
+            out[BOOT_KERNEL_SECTOR..BOOT_KERNEL_SECTOR + 8],
+            2048u64.to_le_bytes()
+        );
+        assert_eq!(out[BOOT_DRIVE_CHECK..BOOT_DRIVE_CHECK + 2], [0x90, 0x90]);
+        assert_eq!((out[446], out[510], out[511]), (0xee, 0x55, 0xaa));
+        let core_at = 2048 * 512;
+        let list = core_at + BLOCKLIST_START;
+        assert_eq!(out[list..list + 8], 2049u64.to_le_bytes());
+        assert_eq!(out[core_at], 0x11);
+        assert_eq!(out[core_at + 3 * 512 - 101], 0x11);
+        assert_eq!(out[core_at + 3 * 512 - 100], 0);
+    }
+
+    #[test]
     fn configs_name_the_root_and_serial_console() {
         let early = early_config("u-1");
         assert!(early.contains("--fs-uuid --set=root u-1"));

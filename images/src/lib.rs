@@ -20,6 +20,6 @@ pub mod rootfs;
 mod tool;
 
 pub use boot::{BootReport, Firmware, boot_check};
-pub use disk::{DiskReport, DiskSpec, Embed, build_raw, to_qcow2};
+pub use disk::{DiskReport, DiskSpec, Embed, ImageKind, build_disk, build_raw, to_qcow2};
 pub use error::{Error, Result};
 pub use rootfs::{Rootfs, RootfsSource, build_rootfs};

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use pig_images::boot::{FIRSTBOOT_MARKER, marker_embeds};
-use pig_images::{BootReport, DiskReport, DiskSpec, Firmware, RootfsSource};
+use pig_images::{BootReport, DiskReport, DiskSpec, Firmware, ImageKind, RootfsSource};
 use sha2::{Digest, Sha256};
 
 const EPOCH: u64 = 1_700_000_000;
@@ -195,14 +195,28 @@ fn same_inputs_give_byte_identical_raw_images() {
     }
     std::fs::remove_file(&second.path).unwrap();
 
-    // Another seed changes every identifier.
+    // Another seed changes every identifier; built straight to qcow2.
     let mut other = spec();
     other.seed = "another-node".into();
-    let c = pig_images::build_raw(&fx.rootfs, &other, &fx.dir.join("c.raw")).unwrap();
+    let c_path = fx.dir.join("c.qcow2");
+    let c = pig_images::build_disk(&fx.rootfs, &other, ImageKind::Qcow2, &c_path).unwrap();
     assert_ne!(c.disk_guid, second.disk_guid);
     assert_ne!(c.root_fs_uuid, second.root_fs_uuid);
-    assert_ne!(sha256(&c.path), a);
-    std::fs::remove_file(&c.path).unwrap();
+    assert_ne!(c.partitions[2].uuid, second.partitions[2].uuid);
+    let info = Command::new("qemu-img")
+        .arg("info")
+        .arg(&c_path)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&info.stdout).contains("file format: qcow2"));
+    let left: Vec<_> = std::fs::read_dir(&fx.dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("c.") && n != "c.qcow2")
+        .collect();
+    assert!(left.is_empty(), "intermediate files left: {left:?}");
+    std::fs::remove_file(&c_path).unwrap();
 }
 
 #[test]
