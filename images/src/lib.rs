@@ -1,3 +1,25 @@
-//! Bootable node images made from a pig bundle alone: raw and qcow2 disks,
-//! a hybrid ISO and a PXE set, each with pig-install run on first boot.
-//! Built in later work (issue 6); this crate holds its place in the workspace.
+//! Bootable node images made from a pig bundle alone.
+//!
+//! The pipeline, each step a module:
+//! [`rootfs`] installs a Debian root with mmdebstrap into a tarball (cached);
+//! [`disk`] turns that tarball into a GPT disk with a BIOS boot partition,
+//! an ESP and an ext4 root ([`ext4`], [`esp`], [`gpt`], [`grub`]), without
+//! root privileges, loop devices or mounts, byte-identical for the same
+//! inputs; [`disk::to_qcow2`] converts it; [`boot`] boots an image under
+//! qemu (SeaBIOS or OVMF) and waits for a marker on the serial console.
+
+pub mod boot;
+pub mod disk;
+pub mod error;
+pub mod esp;
+pub mod ext4;
+pub mod gpt;
+pub mod grub;
+pub mod ids;
+pub mod rootfs;
+mod tool;
+
+pub use boot::{BootReport, Firmware, boot_check};
+pub use disk::{DiskReport, DiskSpec, Embed, ImageKind, build_disk, build_raw, to_qcow2};
+pub use error::{Error, Result};
+pub use rootfs::{Rootfs, RootfsSource, build_rootfs};

@@ -1,0 +1,198 @@
+//! Boot checks: start an image under qemu (TCG; SeaBIOS or OVMF), watch
+//! the serial console for a marker line, and report how long it took.
+//!
+//! The disk is attached with `snapshot=on`, so a check never changes the
+//! image and every check is a first boot.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, IoContext, Result};
+
+/// Where Debian's `ovmf` package installs the firmware.
+pub const OVMF_DIR: &str = "/usr/share/OVMF";
+/// Lines of the console kept in reports.
+const LOG_TAIL_LINES: usize = 30;
+/// How often the console file is read.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Which firmware to boot with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firmware {
+    /// SeaBIOS, qemu's default.
+    Bios,
+    /// OVMF (UEFI, no Secure Boot).
+    Uefi,
+}
+
+/// A boot that reached the marker.
+#[derive(Debug, Clone)]
+pub struct BootReport {
+    /// From starting qemu to the marker on the console.
+    pub seconds: f64,
+    /// The end of the serial console output.
+    pub log_tail: String,
+}
+
+/// Boot `image` (raw or qcow2, told apart by content) with `firmware` and
+/// wait up to `timeout` for a console line containing `marker`. qemu is
+/// killed either way.
+pub fn boot_check(
+    image: &Path,
+    firmware: Firmware,
+    marker: &str,
+    timeout: Duration,
+) -> Result<BootReport> {
+    let work = tempfile::Builder::new()
+        .prefix("pig-boot-")
+        .tempdir()
+        .at(std::env::temp_dir())?;
+    let console = work.path().join("console.log");
+    let mut cmd = qemu_command(image, firmware, &console, work.path())?;
+    let started = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Tool {
+            tool: "qemu-system-x86_64".into(),
+            step: "booting the image".into(),
+            message: format!("cannot start: {e}"),
+        })?;
+    let outcome = loop {
+        let log = fs::read(&console).unwrap_or_default();
+        let text = String::from_utf8_lossy(&log);
+        if text.lines().any(|l| l.contains(marker)) {
+            break Ok(started.elapsed().as_secs_f64());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            break Err(Some(status));
+        }
+        if started.elapsed() >= timeout {
+            break Err(None);
+        }
+        std::thread::sleep(POLL);
+    };
+    let _ = child.kill();
+    let output = child.wait_with_output();
+    let log_tail = tail(&fs::read(&console).unwrap_or_default());
+    match outcome {
+        Ok(seconds) => Ok(BootReport { seconds, log_tail }),
+        Err(None) => Err(Error::BootTimeout {
+            image: image.display().to_string(),
+            marker: marker.to_string(),
+            seconds: timeout.as_secs(),
+            log_tail,
+        }),
+        Err(Some(status)) => Err(Error::Tool {
+            tool: "qemu-system-x86_64".into(),
+            step: "booting the image".into(),
+            message: format!(
+                "{status} before {marker:?}; stderr: {}; console ends with:\n{log_tail}",
+                output
+                    .map(|o| crate::tool::tail(&o.stderr))
+                    .unwrap_or_default()
+            ),
+        }),
+    }
+}
+
+/// qemu's format name for `image`: qcow2 by its magic, raw otherwise.
+fn image_format(image: &Path) -> Result<&'static str> {
+    let mut magic = [0u8; 4];
+    use std::io::Read as _;
+    let mut f = fs::File::open(image).at(image)?;
+    let n = f.read(&mut magic).at(image)?;
+    Ok(if n == 4 && magic == *b"QFI\xfb" {
+        "qcow2"
+    } else {
+        "raw"
+    })
+}
+
+/// The qemu command line, copying OVMF's variable store into `work`.
+fn qemu_command(image: &Path, firmware: Firmware, console: &Path, work: &Path) -> Result<Command> {
+    let mut cmd = Command::new("qemu-system-x86_64");
+    // KVM is not usable on the build machines: TCG always.
+    cmd.args([
+        "-accel", "tcg", "-m", "1024", "-display", "none", "-monitor", "none",
+    ])
+    .args(["-no-reboot", "-nic", "none"])
+    .arg("-serial")
+    .arg(format!("file:{}", console.display()))
+    .arg("-drive")
+    .arg(format!(
+        "file={},format={},if=virtio,snapshot=on",
+        image.display(),
+        image_format(image)?
+    ));
+    if firmware == Firmware::Uefi {
+        let (code, vars) = ovmf_files()?;
+        let vars_copy = work.join("OVMF_VARS.fd");
+        fs::copy(&vars, &vars_copy).at(&vars_copy)?;
+        cmd.arg("-drive")
+            .arg(format!(
+                "if=pflash,format=raw,unit=0,readonly=on,file={}",
+                code.display()
+            ))
+            .arg("-drive")
+            .arg(format!(
+                "if=pflash,format=raw,unit=1,file={}",
+                vars_copy.display()
+            ));
+    }
+    Ok(cmd)
+}
+
+/// OVMF's code and variable-store templates, the 4 MiB build if present.
+fn ovmf_files() -> Result<(PathBuf, PathBuf)> {
+    let dir = Path::new(OVMF_DIR);
+    for (code, vars) in [
+        ("OVMF_CODE_4M.fd", "OVMF_VARS_4M.fd"),
+        ("OVMF_CODE.fd", "OVMF_VARS.fd"),
+    ] {
+        let (code, vars) = (dir.join(code), dir.join(vars));
+        if code.is_file() && vars.is_file() {
+            return Ok((code, vars));
+        }
+    }
+    Err(Error::invalid(
+        dir.display(),
+        "OVMF firmware",
+        "not found: install the ovmf package",
+    ))
+}
+
+fn tail(log: &[u8]) -> String {
+    let text = String::from_utf8_lossy(log);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
+}
+
+/// The marker the test first-boot unit prints, and `pig-build image check`
+/// waits for by default.
+pub const FIRSTBOOT_MARKER: &str = "PIG-FIRSTBOOT-COMPLETE";
+
+/// A unit that, once multi-user is reached (after the root has grown),
+/// writes the root file system's size in bytes (`PIG-ROOT-BYTES=<n>`) and
+/// then `marker` to the first serial port. A stand-in for pig-install's
+/// own first-boot unit in images built for tests.
+pub fn marker_embeds(marker: &str) -> Vec<crate::disk::Embed> {
+    let unit = format!(
+        "[Unit]\n\
+         Description=Report the end of the first boot on the serial console\n\
+         After=multi-user.target {growroot}\n\
+         \n\
+         [Service]\n\
+         Type=oneshot\n\
+         ExecStart=/bin/sh -c 'echo \"PIG-ROOT-BYTES=$(df -B1 --output=size / | tail -n 1 | tr -d \" \")\" > /dev/ttyS0; echo {marker} > /dev/ttyS0'\n\
+         \n\
+         [Install]\n\
+         WantedBy=multi-user.target\n",
+        growroot = crate::disk::GROWROOT_UNIT_NAME,
+    );
+    crate::disk::Embed::enabled_unit("pig-firstboot-marker.service", &unit, "multi-user.target")
+}
