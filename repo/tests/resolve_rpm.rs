@@ -16,8 +16,8 @@ use pig_tests::{have, run};
 /// Covers: versioned requires picking the newer of two versions, a
 /// constraint without release, a file require, a virtual provide, an
 /// unversioned provide against a versioned require, an epoch, noarch, an
-/// i686 build that must be ignored, `(a or b)` rich dependencies, and a
-/// broken chain.
+/// i686 build that must be ignored, `(a or b)` rich dependencies, a
+/// conditional rich dependency pig refuses, and a broken chain.
 const SPECS: &[(&str, &str, &str)] = &[
     (
         "fx-app",
@@ -85,6 +85,11 @@ const SPECS: &[(&str, &str, &str)] = &[
         "x86_64",
     ),
     (
+        "fx-cond",
+        "Version: 1.0\nRelease: 1\nRequires: (fx-a if fx-b)\n",
+        "x86_64",
+    ),
+    (
         "fx-top",
         "Version: 1.0\nRelease: 1\nRequires: fx-broken\n",
         "x86_64",
@@ -144,11 +149,17 @@ fn fixture_repo(work: &Path) -> PathBuf {
     repo
 }
 
-fn universe(repo: &Path) -> Universe {
+/// A repository for both resolvers: name, directory, recipe priority
+/// (higher preferred).
+type Repo<'a> = (&'a str, &'a Path, i32);
+
+fn universe(repos: &[Repo]) -> Universe {
     let mut u = Universe::new_rpm("x86_64");
-    let id = u.add_repo("fx", 500);
-    for p in RepodataReader::open(repo).unwrap().packages().unwrap() {
-        u.add_rpm(id, &p.unwrap()).unwrap();
+    for (name, dir, priority) in repos {
+        let id = u.add_repo(name, *priority);
+        for p in RepodataReader::open(dir).unwrap().packages().unwrap() {
+            u.add_rpm(id, &p.unwrap()).unwrap();
+        }
     }
     u
 }
@@ -166,14 +177,22 @@ fn pig(u: &Universe, wanted: &[&str]) -> Result<Set, ResolveError> {
 }
 
 /// dnf's transaction for `wanted` in an empty root, or its error text.
-fn dnf(work: &Path, repo: &Path, wanted: &[&str]) -> Result<Set, String> {
+/// dnf's `priority=` runs the other way: lower is preferred.
+fn dnf(work: &Path, repos: &[Repo], wanted: &[&str]) -> Result<Set, String> {
     let root = work.join("root");
     let _ = fs::remove_dir_all(&root);
     fs::create_dir_all(&root).unwrap();
-    let out = Command::new("dnf")
-        .arg(format!("--installroot={}", root.display()))
-        .args(["--releasever=9", "--disablerepo=*", "--nogpgcheck"])
-        .arg(format!("--repofrompath=fx,file://{}", repo.display()))
+    let mut cmd = Command::new("dnf");
+    cmd.arg(format!("--installroot={}", root.display())).args([
+        "--releasever=9",
+        "--disablerepo=*",
+        "--nogpgcheck",
+    ]);
+    for (name, dir, priority) in repos {
+        cmd.arg(format!("--repofrompath={name},file://{}", dir.display()))
+            .arg(format!("--setopt={name}.priority={}", 1000 - priority));
+    }
+    let out = cmd
         .args([
             "--setopt=install_weak_deps=False",
             "--setopt=reposdir=/nonexistent",
@@ -221,7 +240,7 @@ fn closures_equal_dnf() {
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path();
     let repo = fixture_repo(work);
-    let u = universe(&repo);
+    let u = universe(&[("fx", &repo, 500)]);
     assert_eq!(u.len(), SPECS.len());
 
     let cases: &[(&[&str], &[&str])] = &[
@@ -257,7 +276,8 @@ fn closures_equal_dnf() {
     ];
     for (wanted, expected) in cases {
         let ours = pig(&u, wanted).unwrap_or_else(|e| panic!("{wanted:?}: {e}"));
-        let theirs = dnf(work, &repo, wanted).unwrap_or_else(|e| panic!("dnf {wanted:?}: {e}"));
+        let theirs = dnf(work, &[("fx", &repo, 500)], wanted)
+            .unwrap_or_else(|e| panic!("dnf {wanted:?}: {e}"));
         assert_eq!(ours, theirs, "{wanted:?}");
         assert_eq!(names(&ours), *expected, "{wanted:?}");
     }
@@ -278,7 +298,7 @@ fn broken_chain_is_named_and_dnf_agrees() {
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path();
     let repo = fixture_repo(work);
-    let u = universe(&repo);
+    let u = universe(&[("fx", &repo, 500)]);
     match pig(&u, &["fx-top"]) {
         Err(ResolveError::Unsatisfiable {
             chain,
@@ -291,6 +311,57 @@ fn broken_chain_is_named_and_dnf_agrees() {
         }
         other => panic!("expected an unsatisfiable chain, got {other:?}"),
     }
-    let err = dnf(work, &repo, &["fx-top"]).unwrap_err();
+    let err = dnf(work, &[("fx", &repo, 500)], &["fx-top"]).unwrap_err();
     assert!(err.contains("nothing provides fx-missing"), "{err}");
+}
+
+#[test]
+fn conditional_rich_dependency_is_named_in_the_error() {
+    if !["rpmbuild", "createrepo_c"].iter().all(|t| have(t)) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = fixture_repo(tmp.path());
+    let u = universe(&[("fx", &repo, 500)]);
+    match pig(&u, &["fx-cond"]) {
+        Err(ResolveError::Unsatisfiable {
+            chain, dependency, ..
+        }) => {
+            assert_eq!(chain, ["fx-cond"]);
+            assert_eq!(dependency, "(fx-a if fx-b)");
+        }
+        other => panic!("expected the rich dependency to be refused, got {other:?}"),
+    }
+}
+
+/// A higher recipe priority wins over a newer version elsewhere, as a lower
+/// dnf `priority=` does; equal priorities take the best version.
+#[test]
+fn repository_priority_matches_dnf() {
+    if !["rpmbuild", "createrepo_c", "dnf"].iter().all(|t| have(t)) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let repo = fixture_repo(work);
+    let old = work.join("old");
+    fs::create_dir_all(&old).unwrap();
+    fs::copy(
+        repo.join("x86_64/fx-lib-1.0-1.x86_64.rpm"),
+        old.join("fx-lib-1.0-1.x86_64.rpm"),
+    )
+    .unwrap();
+    run(Command::new("createrepo_c")
+        .args(["--no-database", "--quiet"])
+        .arg(&old));
+    for (old_priority, version) in [(600, "1.0-1"), (500, "2.1-1"), (400, "2.1-1")] {
+        let repos: [Repo; 2] = [("fx", &repo, 500), ("old", &old, old_priority)];
+        let ours = pig(&universe(&repos), &["fx-lib"]).unwrap();
+        let theirs = dnf(work, &repos, &["fx-lib"]).unwrap();
+        assert_eq!(ours, theirs, "old repo at {old_priority}");
+        assert!(
+            ours.iter().any(|(n, v, _)| n == "fx-lib" && v == version),
+            "old repo at {old_priority}: {ours:?}"
+        );
+    }
 }
