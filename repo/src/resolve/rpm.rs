@@ -22,6 +22,10 @@
 //!   and compare as rpm compares them; a side without a release matches
 //!   any release, so `foo >= 1.0` accepts `1.0-3`.
 //!
+//! As with apt, each name has one candidate (the best version of the
+//! preferred repositories); a require only an older version satisfies
+//! (`foo < 2`) fails where dnf would fall back to that version.
+//!
 //! Repository priority: dnf prefers the *lowest* `priority=` number, the
 //! universe the highest. Callers give the recipe's priority, where higher
 //! is preferred for both formats; within equal priorities the best version
