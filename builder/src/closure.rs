@@ -1,8 +1,12 @@
 //! From a recipe to a lock: load the upstream indexes, resolve every
 //! module's closure as apt-get would, and pin the union.
 //!
-//! Each module is resolved on its own (with the essential set a minbase
-//! root needs): apt on a node installs one module at a time, and a module
+//! Debian and RPM upstreams load into the same resolver; the walk is
+//! apt-get's for both (see `pig_repo::resolve::rpm` for how RPM
+//! dependencies map onto it).
+//!
+//! Each module is resolved on its own (on Debian with the essential set a
+//! minbase root needs): apt on a node installs one module at a time, and a module
 //! alone may choose a different alternative than all modules together, so
 //! the bundle must hold the union of the per-module closures.
 
@@ -19,7 +23,7 @@ use crate::fetch::{FetchOptions, Fetcher};
 use crate::lock::{Lock, LockedPackage};
 use crate::mirror::Mirrors;
 use crate::recipe::{PackageKind, Recipe};
-use crate::upstream::{Unreachable, deb_arch, load_deb_upstreams};
+use crate::upstream::{Unreachable, deb_arch, load_deb_upstreams, load_rpm_upstreams};
 
 /// The module that holds what mmdebstrap's minbase variant installs:
 /// `Essential: yes`, `Priority: required`, and apt.
@@ -101,31 +105,15 @@ pub async fn resolve_recipe(
     allow_missing: bool,
 ) -> Result<Resolved> {
     let recipe = &ctx.recipe;
-    if recipe.kind != PackageKind::Deb {
-        bail!(
-            "{}: resolving {} recipes is not supported yet; only deb",
-            ctx.recipe_path.display(),
-            recipe.kind
-        );
-    }
-    let (indexes, unreachable) =
-        load_deb_upstreams(recipe, ctx.recipe_dir(), &ctx.mirrors, &ctx.fetcher).await?;
-    let mut universe = Universe::new(deb_arch(&recipe.arch));
-    let mut essential = BTreeSet::from(["apt".to_string()]);
-    let mut base_urls = BTreeMap::new();
-    for index in &indexes {
-        let repo = universe.add_repo(&index.name, index.priority);
-        base_urls.insert(index.name.clone(), index.base_url.clone());
-        for (stanza, input) in &index.stanzas {
-            universe.add_deb(repo, stanza, input)?;
-            if (stanza.get("Essential") == Some("yes")
-                || stanza.get("Priority") == Some("required"))
-                && let Some(name) = stanza.get("Package")
-            {
-                essential.insert(name.to_string());
-            }
-        }
-    }
+    let Loaded {
+        universe,
+        essential,
+        base_urls,
+        unreachable,
+    } = match recipe.kind {
+        PackageKind::Deb => load_deb(ctx).await?,
+        PackageKind::Rpm => load_rpm(ctx).await?,
+    };
 
     let mut modules: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut missing = Vec::new();
@@ -162,18 +150,19 @@ pub async fn resolve_recipe(
             }
         );
     }
-    modules.insert(
-        ESSENTIAL_MODULE.to_string(),
-        essential.into_iter().collect(),
-    );
+    if let Some(essential) = essential {
+        modules.insert(ESSENTIAL_MODULE.to_string(), essential);
+    }
 
     let opts = ResolveOptions { with_recommends };
     let mut closures = BTreeMap::new();
     let mut by_file: BTreeMap<String, LockedPackage> = BTreeMap::new();
     for (module, names) in &modules {
         let mut wanted = names.clone();
-        if module != ESSENTIAL_MODULE {
-            wanted.extend(modules[ESSENTIAL_MODULE].iter().cloned());
+        if module != ESSENTIAL_MODULE
+            && let Some(essential) = modules.get(ESSENTIAL_MODULE)
+        {
+            wanted.extend(essential.iter().cloned());
         }
         let closure =
             resolve(&universe, &wanted, &opts).with_context(|| format!("module {module}"))?;
@@ -207,6 +196,68 @@ pub async fn resolve_recipe(
         unreachable,
         base_urls,
         universe_size: universe.len(),
+    })
+}
+
+/// A recipe's upstreams in one universe.
+struct Loaded {
+    universe: Universe,
+    /// The names of the essential module (Debian only: an RPM root has no
+    /// Essential set, dnf installs only what is asked and required).
+    essential: Option<Vec<String>>,
+    base_urls: BTreeMap<String, String>,
+    unreachable: Vec<Unreachable>,
+}
+
+async fn load_deb(ctx: &RecipeContext) -> Result<Loaded> {
+    let recipe = &ctx.recipe;
+    let (indexes, unreachable) =
+        load_deb_upstreams(recipe, ctx.recipe_dir(), &ctx.mirrors, &ctx.fetcher).await?;
+    let mut universe = Universe::new(deb_arch(&recipe.arch));
+    let mut essential = BTreeSet::from(["apt".to_string()]);
+    let mut base_urls = BTreeMap::new();
+    for index in &indexes {
+        let repo = universe.add_repo(&index.name, index.priority);
+        base_urls.insert(index.name.clone(), index.base_url.clone());
+        for (stanza, input) in &index.stanzas {
+            universe.add_deb(repo, stanza, input)?;
+            if (stanza.get("Essential") == Some("yes")
+                || stanza.get("Priority") == Some("required"))
+                && let Some(name) = stanza.get("Package")
+            {
+                essential.insert(name.to_string());
+            }
+        }
+    }
+    Ok(Loaded {
+        universe,
+        essential: Some(essential.into_iter().collect()),
+        base_urls,
+        unreachable,
+    })
+}
+
+/// The recipe's `priority` (higher preferred, as for APT) goes to the
+/// universe unchanged; dnf's own `priority=` runs the other way, and the
+/// repo files pig writes for nodes do not carry one.
+async fn load_rpm(ctx: &RecipeContext) -> Result<Loaded> {
+    let recipe = &ctx.recipe;
+    let (indexes, unreachable) =
+        load_rpm_upstreams(recipe, ctx.recipe_dir(), &ctx.mirrors, &ctx.fetcher).await?;
+    let mut universe = Universe::new_rpm(&recipe.arch);
+    let mut base_urls = BTreeMap::new();
+    for index in &indexes {
+        let repo = universe.add_repo(&index.name, index.priority);
+        base_urls.insert(index.name.clone(), index.base_url.clone());
+        for package in &index.packages {
+            universe.add_rpm(repo, package)?;
+        }
+    }
+    Ok(Loaded {
+        universe,
+        essential: None,
+        base_urls,
+        unreachable,
     })
 }
 

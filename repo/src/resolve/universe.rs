@@ -155,6 +155,26 @@ pub struct Universe {
     /// name.
     names: HashMap<String, NameEntry, BuildHasherDefault<NameHasher>>,
     version_order: fn(&str, &str) -> Ordering,
+    rules: FormatRules,
+}
+
+/// Where the package formats differ in how the universe matches packages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FormatRules {
+    /// The architecture usable everywhere: Debian's `all`, RPM's `noarch`.
+    pub shared_arch: &'static str,
+    /// Whether a provide without a version satisfies versioned
+    /// dependencies too: never for Debian (apt), always for RPM (rpm and
+    /// libsolv take it as providing every version).
+    pub unversioned_provides_any: bool,
+}
+
+impl FormatRules {
+    /// Debian's rules.
+    pub(crate) const DEB: FormatRules = FormatRules {
+        shared_arch: "all",
+        unversioned_provides_any: false,
+    };
 }
 
 impl fmt::Debug for Universe {
@@ -171,12 +191,21 @@ impl Universe {
     /// An empty universe for `arch` whose versions order by `version_order`
     /// (for Debian, `crate::deb::version::compare`).
     pub fn with_order(arch: &str, version_order: fn(&str, &str) -> Ordering) -> Self {
+        Universe::with_rules(arch, version_order, FormatRules::DEB)
+    }
+
+    pub(crate) fn with_rules(
+        arch: &str,
+        version_order: fn(&str, &str) -> Ordering,
+        rules: FormatRules,
+    ) -> Self {
         Universe {
             arch: arch.to_string(),
             repos: Vec::new(),
             packages: Vec::new(),
             names: HashMap::default(),
             version_order,
+            rules,
         }
     }
 
@@ -204,7 +233,8 @@ impl Universe {
     }
 
     /// Add a package in any format. Packages for other architectures than
-    /// the universe's (and `all`) are kept but never chosen.
+    /// the universe's (and `all`, or `noarch` for RPM) are kept but never
+    /// chosen.
     pub fn add_package(&mut self, package: Package) -> PkgId {
         let id = PkgId(self.packages.len() as u32);
         let usable = self.usable_arch(&package.arch);
@@ -247,7 +277,7 @@ impl Universe {
     }
 
     fn usable_arch(&self, arch: &str) -> bool {
-        arch == self.arch || arch == "all"
+        arch == self.arch || arch == self.rules.shared_arch
     }
 
     /// Number of packages added (of every architecture).
@@ -332,14 +362,15 @@ impl Universe {
     }
 
     /// Whether `provide` of a package with `multi_arch` satisfies `atom`: an
-    /// unversioned Provides satisfies only unversioned dependencies.
+    /// unversioned Provides satisfies only unversioned dependencies (Debian)
+    /// or every dependency on its name (RPM).
     pub fn provide_satisfies(&self, provide: &Provide, multi_arch: MultiArch, atom: &Atom) -> bool {
         if provide.name != atom.name || !self.qualifier_accepts(atom, multi_arch) {
             return false;
         }
         match (&atom.constraint, &provide.version) {
             (None, _) => true,
-            (Some(_), None) => false,
+            (Some(_), None) => self.rules.unversioned_provides_any,
             (Some((op, want)), Some(have)) => op.satisfied_by(self.compare(have, want)),
         }
     }
