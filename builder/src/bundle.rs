@@ -20,7 +20,7 @@ use crate::bundle_layout::{
     BundleKind, MANIFEST, MANIFEST_FORMAT, Manifest, ManifestPackage, PUBLIC_KEY, REPO_COMPLETE,
     TOP_DIR, bundle_file_name, sha256_file, write_sha256sums,
 };
-use crate::closure::{RecipeContext, resolve_recipe};
+use crate::closure::RecipeContext;
 use crate::cmdline::BundleArgs;
 use crate::fetch::FetchItem;
 use crate::lock::Lock;
@@ -87,7 +87,6 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
         );
     }
     let lock_path = args.lock.clone().unwrap_or_else(|| ctx.default_lock_path());
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
 
     // The lock pins the files; the modules and missing lists come from the
     // recipe (a --locked build reads the same recipe the lock came from).
@@ -116,12 +115,7 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
         }
         (lock, modules, missing)
     } else {
-        let r = runtime.block_on(resolve_recipe(
-            &ctx,
-            &args.recipe.modules,
-            args.recipe.with_recommends,
-            args.recipe.allow_missing,
-        ))?;
+        let r = ctx.resolve(&args.recipe)?;
         r.lock.save(&lock_path)?;
         let (modules, missing) = (r.lock.modules.clone(), r.lock.missing.clone());
         (r.lock, modules, missing)
@@ -156,7 +150,7 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
             sha256: Some(p.sha256.clone()),
         });
     }
-    let fetched = runtime.block_on(ctx.fetcher.fetch_all(items))?;
+    let fetched = ctx.runtime.block_on(ctx.fetcher.fetch_all(items))?;
     let fetch_summary = ctx.fetcher.summary();
 
     fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;

@@ -35,6 +35,8 @@ pub struct RecipeContext {
     pub recipe_path: PathBuf,
     pub mirrors: Mirrors,
     pub fetcher: Fetcher,
+    /// Runs the fetches; the commands themselves are synchronous.
+    pub runtime: tokio::runtime::Runtime,
 }
 
 impl RecipeContext {
@@ -51,12 +53,24 @@ impl RecipeContext {
         };
         let cache = Cache::open(&cache_dir)?;
         let fetcher = Fetcher::new(cache, FetchOptions::default())?;
+        let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
         Ok(RecipeContext {
             recipe,
             recipe_path: args.recipe.clone(),
             mirrors,
             fetcher,
+            runtime,
         })
+    }
+
+    /// Resolve the modules `args` select, as `resolve` and `bundle` do.
+    pub fn resolve(&self, args: &RecipeArgs) -> Result<Resolved> {
+        self.runtime.block_on(resolve_recipe(
+            self,
+            &args.modules,
+            args.with_recommends,
+            args.allow_missing,
+        ))
     }
 
     pub fn recipe_dir(&self) -> &Path {
@@ -263,14 +277,8 @@ async fn load_rpm(ctx: &RecipeContext) -> Result<Loaded> {
 
 /// `pig-build resolve`.
 pub fn run(args: &ResolveArgs) -> Result<()> {
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let ctx = RecipeContext::open(&args.recipe)?;
-    let r = runtime.block_on(resolve_recipe(
-        &ctx,
-        &args.recipe.modules,
-        args.recipe.with_recommends,
-        args.recipe.allow_missing,
-    ))?;
+    let r = ctx.resolve(&args.recipe)?;
     if let Some(name) = &args.why {
         match r.why(name) {
             Some((module, chain)) => {

@@ -56,10 +56,23 @@ pub async fn load_deb_upstreams(
     mirrors: &Mirrors,
     fetcher: &Fetcher,
 ) -> Result<(Vec<UpstreamIndex>, Vec<Unreachable>)> {
+    load_each(recipe, |up| {
+        load_one(recipe, recipe_dir, up, mirrors, fetcher)
+    })
+    .await
+}
+
+/// Load each upstream with `load`. A third-party upstream that fails is
+/// listed as unreachable; any other failure is an error naming it.
+async fn load_each<'a, T, F, Fut>(recipe: &'a Recipe, load: F) -> Result<(Vec<T>, Vec<Unreachable>)>
+where
+    F: Fn(&'a Upstream) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
     let mut loaded = Vec::new();
     let mut unreachable = Vec::new();
     for up in &recipe.upstream {
-        match load_one(recipe, recipe_dir, up, mirrors, fetcher).await {
+        match load(up).await {
             Ok(index) => loaded.push(index),
             Err(e) if up.third_party => unreachable.push(Unreachable {
                 upstream: up.name.clone(),
@@ -181,19 +194,10 @@ pub async fn load_rpm_upstreams(
     mirrors: &Mirrors,
     fetcher: &Fetcher,
 ) -> Result<(Vec<RpmUpstreamIndex>, Vec<Unreachable>)> {
-    let mut loaded = Vec::new();
-    let mut unreachable = Vec::new();
-    for up in &recipe.upstream {
-        match load_one_rpm(recipe, recipe_dir, up, mirrors, fetcher).await {
-            Ok(index) => loaded.push(index),
-            Err(e) if up.third_party => unreachable.push(Unreachable {
-                upstream: up.name.clone(),
-                reason: format!("{e:#}"),
-            }),
-            Err(e) => return Err(e.context(format!("upstream {}", up.name))),
-        }
-    }
-    Ok((loaded, unreachable))
+    load_each(recipe, |up| {
+        load_one_rpm(recipe, recipe_dir, up, mirrors, fetcher)
+    })
+    .await
 }
 
 async fn load_one_rpm(
