@@ -28,6 +28,24 @@ pub enum Command {
     Apply(NodeArgs),
     /// Show the last apply and whether the node still matches it.
     Status(NodeArgs),
+    /// Apply the seed once at boot (run by pig-install-firstboot.service).
+    ///
+    /// Does nothing when this seed was applied successfully before, and
+    /// does not retry a seed that failed; writes the outcome to
+    /// /var/lib/pig/firstboot/result.json and, on failure, a banner to
+    /// the console. Exit status 0 ok, 1 failed.
+    Firstboot(FirstbootArgs),
+}
+
+/// Arguments of `firstboot`.
+#[derive(Debug, Args)]
+pub struct FirstbootArgs {
+    /// The seed file.
+    #[arg(long, value_name = "FILE", default_value = "/etc/pigsty/seed.yml")]
+    pub seed: PathBuf,
+    /// Print the systemd unit that runs `firstboot` and exit.
+    #[arg(long)]
+    pub print_unit: bool,
 }
 
 /// Arguments of `plan`, `apply` and `status`.

@@ -6,13 +6,22 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value as Json, json};
 
-use crate::cmdline::{CheckArgs, IdentifyArgs, InitArgs, NodeArgs, SeedOptions, TemplateArg};
+use crate::cmdline::{
+    CheckArgs, FirstbootArgs, IdentifyArgs, InitArgs, NodeArgs, SeedOptions, TemplateArg,
+};
 use crate::engine::state::{STAMP_PATH, sha256_hex};
-use crate::engine::{self, LocalSystem, Plan, System, journal};
+use crate::engine::{self, ApplyReport, LocalSystem, Plan, Stamp, System, journal};
+use crate::firstboot::{self as fb, Decision, FirstbootResult, Outcome};
 use crate::roles::{self, RoleInputError};
 use crate::seed::identity::{self, local_addresses, local_hostname};
 use crate::seed::init::{self, Template};
 use crate::seed::{Finding, Host, LoadOptions, Role, Seed, SeedError, Status, check_requirements};
+
+/// A first boot that failed; its banner is already printed. It carries
+/// no cause, so its exit status is 1 even for a bad seed.
+#[derive(Debug, thiserror::Error)]
+#[error("first boot failed: {0}")]
+pub struct FirstbootFailed(pub String);
 
 /// Arguments that make no sense together; exit status 2 like a usage error.
 #[derive(Debug, thiserror::Error)]
@@ -364,6 +373,25 @@ pub fn plan(args: &NodeArgs) -> Result<()> {
 
 /// `apply`: make the planned changes, then record them in the stamp.
 pub fn apply(args: &NodeArgs) -> Result<()> {
+    let report = apply_report(args)?;
+    if args.options.json {
+        println!("{}", serde_json::to_string_pretty(&report.json())?);
+    } else {
+        println!(
+            "{} change(s) applied, {} check(s) passed",
+            report.changed.len(),
+            report.checks.len()
+        );
+    }
+    if let Some((id, why)) = report.failed {
+        bail!("{id}: {why}");
+    }
+    Ok(())
+}
+
+/// Plan and apply, record the stamp, and return what was done; an error
+/// only when nothing could be applied (bad seed, unknown node, no stamp).
+fn apply_report(args: &NodeArgs) -> Result<ApplyReport> {
     let target = target(args)?;
     let system = LocalSystem::new(Path::new(STAMP_PATH))?;
     let plan = make_plan(args, &target, &system)?;
@@ -389,19 +417,7 @@ pub fn apply(args: &NodeArgs) -> Result<()> {
     stamp.resources = plan.steps.iter().map(|s| s.resource.id()).collect();
     // Issued certificates are recorded even when a later step failed.
     stamp.save(Path::new(STAMP_PATH))?;
-    if args.options.json {
-        println!("{}", serde_json::to_string_pretty(&report.json())?);
-    } else {
-        println!(
-            "{} change(s) applied, {} check(s) passed",
-            report.changed.len(),
-            report.checks.len()
-        );
-    }
-    if let Some((id, why)) = report.failed {
-        bail!("{id}: {why}");
-    }
-    Ok(())
+    Ok(report)
 }
 
 /// `status`: the stamp of the last apply and the drift since.
@@ -448,4 +464,107 @@ pub fn status(args: &NodeArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// `firstboot`: apply the seed unless this seed was applied (or failed)
+/// before; record the outcome; on failure, a banner on the console.
+pub fn firstboot(args: &FirstbootArgs) -> Result<()> {
+    if args.print_unit {
+        print!("{}", fb::UNIT);
+        return Ok(());
+    }
+    let result_path = Path::new(fb::RESULT_PATH);
+    let seed_bytes =
+        std::fs::read(&args.seed).with_context(|| format!("reading {}", args.seed.display()))?;
+    let digest = sha256_hex(&seed_bytes);
+    let stamp = Stamp::load(Path::new(STAMP_PATH))?;
+    let last = FirstbootResult::load(result_path);
+    match fb::decide(&digest, &stamp, last.as_ref()) {
+        Decision::Unchanged => {
+            journal::info(&format!(
+                "first boot: seed unchanged ({} sha256:{digest}, applied {}); nothing to do",
+                args.seed.display(),
+                stamp.applied_at
+            ));
+            return Ok(());
+        }
+        Decision::FailedBefore => {
+            let error = last.and_then(|r| r.error).unwrap_or_default();
+            journal::info(&format!(
+                "first boot: seed unchanged since it failed (sha256:{digest}); not retrying"
+            ));
+            show_banner(&fb::banner(&error, result_path, false));
+            return Err(FirstbootFailed(error).into());
+        }
+        Decision::Apply => {}
+    }
+    journal::info(&format!(
+        "first boot: applying {} (sha256:{digest})",
+        args.seed.display()
+    ));
+    let started_at = now();
+    let node_args = NodeArgs {
+        seed: args.seed.clone(),
+        host: None,
+        role: Vec::new(),
+        bundle: None,
+        options: SeedOptions {
+            insecure_default_passwords: false,
+            json: false,
+        },
+    };
+    let (changes, error) = match apply_report(&node_args) {
+        Ok(report) => (
+            report.changed.into_iter().map(|(id, _)| id).collect(),
+            report.failed.map(|(id, why)| format!("{id}: {why}")),
+        ),
+        Err(e) => (Vec::new(), Some(format!("{e:#}"))),
+    };
+    let result = FirstbootResult {
+        status: if error.is_some() {
+            Outcome::Failed
+        } else {
+            Outcome::Ok
+        },
+        seed: args.seed.display().to_string(),
+        seed_digest: digest,
+        changes,
+        error,
+        started_at,
+        finished_at: now(),
+    };
+    result.save(result_path)?;
+    match result.error {
+        None => {
+            journal::info(&format!(
+                "first boot: ok, {} change(s); result in {}",
+                result.changes.len(),
+                result_path.display()
+            ));
+            Ok(())
+        }
+        Some(error) => {
+            journal::send(3, &format!("first boot failed: {error}"));
+            show_banner(&fb::banner(&error, result_path, true));
+            Err(FirstbootFailed(error).into())
+        }
+    }
+}
+
+/// Print `text` on stderr and on the console. When stderr is the
+/// journal stream systemd gave the unit, the unit's `journal+console`
+/// already copies it to the console: writing there too would print it
+/// twice.
+fn show_banner(text: &str) {
+    eprint!("{text}");
+    if !journal::stderr_is_journal() {
+        use std::io::Write as _;
+        if let Ok(mut console) = std::fs::OpenOptions::new().write(true).open("/dev/console") {
+            let _ = console.write_all(text.as_bytes());
+        }
+    }
 }

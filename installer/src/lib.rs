@@ -4,5 +4,6 @@
 pub mod cmdline;
 pub mod commands;
 pub mod engine;
+pub mod firstboot;
 pub mod roles;
 pub mod seed;

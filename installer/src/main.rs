@@ -14,6 +14,7 @@ fn main() {
         Command::Plan(args) => commands::plan(args),
         Command::Apply(args) => commands::apply(args),
         Command::Status(args) => commands::status(args),
+        Command::Firstboot(args) => commands::firstboot(args),
     };
     if let Err(e) = result {
         eprintln!("pig-install: {e:#}");

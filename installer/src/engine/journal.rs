@@ -19,8 +19,24 @@ pub fn send(priority: u8, message: &str) {
     let _ = socket.send_to(entry.as_bytes(), SOCKET);
 }
 
-/// Print `message` on stderr and send it to the journal.
+/// Print `message` on stderr and send it to the journal (unless stderr
+/// is the journal already, as under a systemd unit: once is enough).
 pub fn info(message: &str) {
     eprintln!("{message}");
-    send(6, message);
+    if !stderr_is_journal() {
+        send(6, message);
+    }
+}
+
+/// Whether stderr is the journal stream systemd gave this process: the
+/// `$JOURNAL_STREAM` ("DEV:INODE") check systemd.exec(5) recommends.
+pub fn stderr_is_journal() -> bool {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(stream) = std::env::var("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(meta) = std::fs::metadata("/proc/self/fd/2") else {
+        return false;
+    };
+    stream == format!("{}:{}", meta.dev(), meta.ino())
 }

@@ -106,6 +106,7 @@ pub struct Node {
     pub root: PathBuf,
     dir: PathBuf,
     netns: String,
+    machine: String,
     cgroups: Vec<PathBuf>,
     nspawn: Option<Child>,
     leader: u32,
@@ -130,6 +131,19 @@ impl Bed {
     /// one bridge); `None`, with the reason printed, when this machine
     /// cannot run the bed.
     pub fn start(ips: &[&str]) -> Option<Bed> {
+        let mut bed = Bed::create(ips)?;
+        for node in &mut bed.nodes {
+            node.spawn();
+        }
+        for node in &mut bed.nodes {
+            node.wait_booted();
+        }
+        Some(bed)
+    }
+
+    /// Like [`Bed::start`] but leave the nodes powered off, so files can
+    /// go into their roots before their first boot ([`Node::boot`]).
+    pub fn create(ips: &[&str]) -> Option<Bed> {
         if let Some(why) = unavailable() {
             eprintln!("skipping: the nspawn test bed cannot run here: {why}");
             return None;
@@ -158,16 +172,13 @@ impl Bed {
         must(&["ip", "-n", &bed.hub, "link", "add", "br0", "type", "bridge"]);
         must(&["ip", "-n", &bed.hub, "link", "set", "br0", "up"]);
         for (i, ip) in ips.iter().enumerate() {
-            let node = bed.boot(&lower, &id, i, ip);
+            let node = bed.prepare(&lower, &id, i, ip);
             bed.nodes.push(node);
-        }
-        for node in &mut bed.nodes {
-            node.wait_booted();
         }
         Some(bed)
     }
 
-    fn boot(&self, lower: &Path, id: &str, i: usize, ip: &str) -> Node {
+    fn prepare(&self, lower: &Path, id: &str, i: usize, ip: &str) -> Node {
         let dir = self.dir.join(format!("node{i}"));
         let root = dir.join("root");
         for d in ["upper", "work", "root"] {
@@ -220,42 +231,62 @@ impl Bed {
         for cg in &cgroups {
             std::fs::create_dir_all(cg).expect("making the node's cgroup");
         }
-        let join: Vec<String> = cgroups
-            .iter()
-            .map(|cg| format!("echo $$ > {}/cgroup.procs && ", cg.display()))
-            .collect();
-        let spawned = Instant::now();
-        let console = std::fs::File::create(dir.join("console.log")).expect("console log");
-        let nspawn = Command::new("sh")
-            .arg("-c")
-            .arg(format!("{}exec \"$@\"", join.concat()))
-            .arg("sh")
-            .arg("systemd-nspawn")
-            .arg("-D")
-            .arg(&root)
-            .args(["--boot", "--register=no", "--keep-unit", "--quiet"])
-            .arg(format!("--machine=pigtb{i}"))
-            .arg(format!("--network-namespace-path=/run/netns/{netns}"))
-            .stdin(Stdio::null())
-            .stdout(console.try_clone().expect("console log"))
-            .stderr(console)
-            .spawn()
-            .expect("starting systemd-nspawn");
         Node {
             ip: ip.to_string(),
             root,
             dir,
             netns,
+            machine: format!("pigtb{i}"),
             cgroups,
             leader: 0,
-            nspawn: Some(nspawn),
-            spawned,
+            nspawn: None,
+            spawned: Instant::now(),
             boot_time: Duration::ZERO,
         }
     }
 }
 
 impl Node {
+    /// Power the node on and wait until its boot has finished (every
+    /// start-up job, first-boot units included, has run).
+    pub fn boot(&mut self) {
+        self.spawn();
+        self.wait_booted();
+    }
+
+    /// Start systemd-nspawn on the node's root; the console log starts
+    /// afresh with each boot.
+    fn spawn(&mut self) {
+        assert!(self.nspawn.is_none(), "node {} is running", self.ip);
+        let join: Vec<String> = self
+            .cgroups
+            .iter()
+            .map(|cg| format!("echo $$ > {}/cgroup.procs && ", cg.display()))
+            .collect();
+        self.spawned = Instant::now();
+        self.leader = 0;
+        let console = std::fs::File::create(self.dir.join("console.log")).expect("console log");
+        let nspawn = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{}exec \"$@\"", join.concat()))
+            .arg("sh")
+            .arg("systemd-nspawn")
+            .arg("-D")
+            .arg(&self.root)
+            .args(["--boot", "--register=no", "--keep-unit", "--quiet"])
+            .arg(format!("--machine={}", self.machine))
+            .arg(format!(
+                "--network-namespace-path=/run/netns/{}",
+                self.netns
+            ))
+            .stdin(Stdio::null())
+            .stdout(console.try_clone().expect("console log"))
+            .stderr(console)
+            .spawn()
+            .expect("starting systemd-nspawn");
+        self.nspawn = Some(nspawn);
+    }
+
     fn wait_booted(&mut self) {
         let start = self.spawned;
         let pid = self.nspawn.as_ref().map(Child::id).unwrap_or(0);
@@ -279,13 +310,13 @@ impl Node {
         }
         // is-system-running needs the node's D-Bus up; retry until then.
         loop {
-            let out = self.sh("timeout 60 systemctl is-system-running --wait");
+            let out = self.sh("timeout 120 systemctl is-system-running --wait");
             let state = String::from_utf8_lossy(&out.stdout).trim().to_string();
             if state == "running" || state == "degraded" {
                 break;
             }
             assert!(
-                start.elapsed() < Duration::from_secs(90),
+                start.elapsed() < Duration::from_secs(300),
                 "node {} did not finish booting: {state}; console: {}",
                 self.ip,
                 self.console()
