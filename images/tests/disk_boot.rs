@@ -133,13 +133,17 @@ fn boot(image: &Path, firmware: Firmware) -> BootReport {
     report
 }
 
-/// The root file system size the marker unit printed.
+/// The root file system size the marker unit printed. A getty prompt may
+/// share the serial line with it (`localhost login: PIG-ROOT-BYTES=…`).
 fn root_bytes(report: &BootReport) -> u64 {
     report
         .log_tail
         .lines()
-        .find_map(|l| l.trim().strip_prefix("PIG-ROOT-BYTES="))
-        .and_then(|v| v.trim().parse().ok())
+        .find_map(|l| l.split_once("PIG-ROOT-BYTES=").map(|(_, v)| v))
+        .and_then(|v| {
+            let digits: String = v.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().ok()
+        })
         .unwrap_or_else(|| panic!("no PIG-ROOT-BYTES line in:\n{}", report.log_tail))
 }
 
