@@ -9,7 +9,7 @@ use serde_json::{Value as Json, json};
 use crate::cmdline::{
     CheckArgs, FirstbootArgs, IdentifyArgs, InitArgs, NodeArgs, SeedOptions, TemplateArg,
 };
-use crate::engine::state::{STAMP_PATH, sha256_hex};
+use crate::engine::state::{STAMP_PATH, sha256_file, sha256_hex};
 use crate::engine::{self, ApplyReport, LocalSystem, Plan, Stamp, System, journal};
 use crate::firstboot::{self as fb, Decision, FirstbootResult, Outcome};
 use crate::roles::{self, RoleInputError};
@@ -347,6 +347,17 @@ fn make_plan(args: &NodeArgs, target: &Target, system: &LocalSystem) -> Result<P
         && !bundle.is_file()
     {
         return Err(BadArguments(format!("--bundle {}: no such file", bundle.display())).into());
+    }
+    if let (Some(bundle), Some(want)) = (&args.bundle, &target.seed.pig().bundle) {
+        let got = format!("sha256:{}", sha256_file(bundle)?);
+        if &got != want {
+            return Err(BadArguments(format!(
+                "--bundle {}: its digest is {got}, but the seed names {want} (pig.bundle): \
+                 not the bundle this seed was made for, or damaged",
+                bundle.display()
+            ))
+            .into());
+        }
     }
     let ctx = roles::Context {
         seed: &target.seed,

@@ -81,6 +81,51 @@ fn refusals_exit_2_and_name_the_cause() {
         ],
         "--bundle /nonexistent.tgz: no such file",
     );
+    // A seed made for one bundle refuses any other (or a damaged copy).
+    let bundle = dir.path().join("pigsty-pkg-test.tgz");
+    std::fs::write(&bundle, b"the bundle this seed was made for").unwrap();
+    let digest = format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            b"the bundle this seed was made for"
+        ))
+    );
+    let pinned = dir.path().join("pinned.yml");
+    let text = std::fs::read_to_string(&seed).unwrap();
+    std::fs::write(
+        &pinned,
+        text.replacen("pig:\n", &format!("pig:\n  bundle: {digest}\n"), 1),
+    )
+    .unwrap();
+    std::fs::write(&bundle, b"the bundle this seed was made for, tampered").unwrap();
+    refused(
+        &[
+            "plan",
+            "--seed",
+            &pinned.to_string_lossy(),
+            "--host",
+            "10.77.0.1",
+            "--bundle",
+            &bundle.to_string_lossy(),
+        ],
+        &format!("but the seed names {digest} (pig.bundle)"),
+    );
+    // The right bundle passes this check (plan reads the machine only).
+    std::fs::write(&bundle, b"the bundle this seed was made for").unwrap();
+    let out = pig(&[
+        "plan",
+        "--seed",
+        &pinned.to_string_lossy(),
+        "--host",
+        "10.77.0.1",
+        "--bundle",
+        &bundle.to_string_lossy(),
+    ]);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("pig.bundle"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bad = dir.path().join("bad.yml");
     std::fs::write(&bad, "all:\n  vars: { node_tune: fast }\n").unwrap();
     refused(
