@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Stamp;
@@ -60,13 +60,7 @@ impl FirstbootResult {
 
     /// Write the result atomically (mode 0644).
     pub fn save(&self, path: &Path) -> Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let mut text = serde_json::to_string_pretty(self)?;
-        text.push('\n');
-        pig_repo::atomic::write_file_mode(path, text.as_bytes(), 0o644)
-            .with_context(|| format!("writing {}", path.display()))
+        crate::engine::state::save_json(self, path)
     }
 }
 

@@ -55,14 +55,20 @@ impl Stamp {
 
     /// Write the stamp atomically (mode 0644).
     pub fn save(&self, path: &Path) -> Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let mut text = serde_json::to_string_pretty(self)?;
-        text.push('\n');
-        pig_repo::atomic::write_file_mode(path, text.as_bytes(), 0o644)
-            .with_context(|| format!("writing {}", path.display()))
+        save_json(self, path)
     }
+}
+
+/// Write `value` as pretty JSON to `path` atomically (mode 0644), making
+/// its directory first: the stamp and the first-boot result.
+pub fn save_json(value: &impl Serialize, path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    pig_repo::atomic::write_file_mode(path, text.as_bytes(), 0o644)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Lower-case hex sha256 of `bytes`.
