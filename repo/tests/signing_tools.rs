@@ -361,6 +361,16 @@ fn expired_keys_are_refused() {
     // while it was valid: still refused now.
     let past = ["--faked-system-time", "20200101T000000!"];
     let fpr = gpg.generate("expired <old@example.org>", &past, "rsa3072", "1y");
+    let why = sign_then_verify(&gpg, &past, &fpr);
+    assert!(
+        why.contains(&format!("key {fpr} expired on 2020-12-31")),
+        "{why}"
+    );
+}
+
+/// Sign `Release` with gpg at the faked time `past`, then verify the
+/// signature now with our keyring of `fpr`; returns why it was refused.
+fn sign_then_verify(gpg: &Gpg, past: &[&str], fpr: &str) -> String {
     let release = write(gpg.home.path(), "Release", RELEASE);
     let mut args = past.to_vec();
     args.extend([
@@ -370,13 +380,9 @@ fn expired_keys_are_refused() {
         release.to_str().unwrap(),
     ]);
     gpg.ok(&args);
-    let keyring = Keyring::from_bytes(&gpg.ok(&["--export", &fpr]), "old.gpg").unwrap();
+    let keyring = Keyring::from_bytes(&gpg.ok(&["--export", fpr]), "old.gpg").unwrap();
     let sig = fs::read(gpg.path("Release.gpg")).unwrap();
-    let why = signature_message(keyring.verify_detached(RELEASE.as_bytes(), &sig, "Release"));
-    assert!(
-        why.contains(&format!("key {fpr} expired on 2020-12-31")),
-        "{why}"
-    );
+    signature_message(keyring.verify_detached(RELEASE.as_bytes(), &sig, "Release"))
 }
 
 #[test]
@@ -392,18 +398,7 @@ fn expired_signing_subkeys_are_refused() {
     let mut args = past.to_vec();
     args.extend(["--quick-add-key", &fpr, "rsa3072", "sign", "1y"]);
     gpg.ok(&args);
-    let release = write(gpg.home.path(), "Release", RELEASE);
-    let mut args = past.to_vec();
-    args.extend([
-        "--detach-sign",
-        "--output",
-        "Release.gpg",
-        release.to_str().unwrap(),
-    ]);
-    gpg.ok(&args);
-    let keyring = Keyring::from_bytes(&gpg.ok(&["--export", &fpr]), "old.gpg").unwrap();
-    let sig = fs::read(gpg.path("Release.gpg")).unwrap();
-    let why = signature_message(keyring.verify_detached(RELEASE.as_bytes(), &sig, "Release"));
+    let why = sign_then_verify(&gpg, &past, &fpr);
     assert!(
         why.contains(&format!("of key {fpr} expired on 2020-12-31")),
         "{why}"
