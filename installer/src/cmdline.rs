@@ -94,6 +94,10 @@ pub struct InitArgs {
     /// [default: 10.10.10.10, 10.10.10.11, 10.10.10.12].
     #[arg(long, value_delimiter = ',', value_name = "IP,…")]
     pub hosts: Vec<IpAddr>,
+    /// Pin the seed to this bundle: its sha256 goes into `pig.bundle`, and
+    /// `pig-install --bundle` then refuses any other bundle or a damaged copy.
+    #[arg(long, value_name = "FILE")]
+    pub bundle: Option<PathBuf>,
     /// Where to write the seed.
     #[arg(long, short, value_name = "FILE", default_value = "seed.yml")]
     pub out: PathBuf,

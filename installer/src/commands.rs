@@ -60,7 +60,14 @@ pub fn seed_init(args: &InitArgs) -> Result<()> {
         ))
         .into());
     }
-    let text = init::render(template, &hosts).map_err(BadArguments)?;
+    let bundle = match &args.bundle {
+        Some(path) if !path.is_file() => {
+            return Err(BadArguments(format!("--bundle {}: no such file", path.display())).into());
+        }
+        Some(path) => Some(format!("sha256:{}", sha256_file(path)?)),
+        None => None,
+    };
+    let text = init::render(template, &hosts, bundle.as_deref()).map_err(BadArguments)?;
     // Prove the new seed reads back before writing it anywhere.
     Seed::from_str(&text, &args.out.display().to_string())
         .context("the generated seed does not check (a pig-install defect)")?;

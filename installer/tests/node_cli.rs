@@ -90,13 +90,25 @@ fn refusals_exit_2_and_name_the_cause() {
             b"the bundle this seed was made for"
         ))
     );
+    // `seed init --bundle` pins the seed to that bundle's digest.
     let pinned = dir.path().join("pinned.yml");
-    let text = std::fs::read_to_string(&seed).unwrap();
-    std::fs::write(
-        &pinned,
-        text.replacen("pig:\n", &format!("pig:\n  bundle: {digest}\n"), 1),
-    )
-    .unwrap();
+    let out = pig(&[
+        "seed",
+        "init",
+        "--hosts",
+        "10.77.0.1",
+        "--bundle",
+        &bundle.to_string_lossy(),
+        "--out",
+        &pinned.to_string_lossy(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&pinned).unwrap();
+    assert!(text.contains(&format!("\n  bundle: {digest}\n")), "{text}");
     std::fs::write(&bundle, b"the bundle this seed was made for, tampered").unwrap();
     refused(
         &[

@@ -14,7 +14,7 @@ use pig_install::seed::{Role, Seed};
 
 fn seed(template: Template, hosts: &[&str]) -> Seed {
     let ips: Vec<IpAddr> = hosts.iter().map(|h| h.parse().unwrap()).collect();
-    let text = init::render(template, &ips).unwrap();
+    let text = init::render(template, &ips, None).unwrap();
     Seed::from_str(&text, "seed.yml").unwrap()
 }
 
@@ -140,7 +140,7 @@ fn bundle_is_unpacked_once_and_signed_by_its_key() {
 
 #[test]
 fn node_tune_none_and_timezone() {
-    let text = init::render(Template::Singleton, &["10.1.0.1".parse().unwrap()])
+    let text = init::render(Template::Singleton, &["10.1.0.1".parse().unwrap()], None)
         .unwrap()
         .replace(
             "node_tune: oltp",

@@ -1,50 +1,64 @@
 #!/bin/sh
-# Make (or reuse) the Debian 12 root filesystem tarball the nspawn test bed
-# boots. Prints the tarball's path on stdout.
+# Make (or reuse) the root filesystem tarball the nspawn test bed boots,
+# from a pig bundle alone, and print its path on stdout.
 #
-# The source is a parameter: PIG_TESTBED_MIRROR (an apt URI) or, by default,
-# the first bookworm URI of the host's own /etc/apt/sources.list.d (no host
-# name is written here). Tarballs are cached in /var/tmp/pig-testbed/ keyed
-# by suite, source and package list, so reruns take no time.
+#   scripts/testbed/rootfs.sh WWW
+#
+# WWW is an unpacked pig bundle (the directory holding pigsty/). mmdebstrap
+# installs Debian's minbase set plus $PIG_TESTBED_PACKAGES (default: what
+# the NODE, ETCD and PGSQL roles run) with that repository as its only
+# source, signed-by the bundle's key, in a network namespace with no
+# route: what is not in the bundle cannot be installed. The repository is
+# also copied to /www/pigsty in the root, as an image carries it, so
+# pig-install finds its local repository there.
+#
+# Tarballs are cached in $PIG_TESTBED_CACHE (/var/tmp/pig-testbed/) keyed
+# by the repository's InRelease and the package list; reruns take no time.
 set -eu
 
-suite=${PIG_TESTBED_SUITE:-bookworm}
+www=${1:?usage: rootfs.sh WWW (an unpacked pig bundle)}
+www=$(cd "$www" && pwd)
+repo="$www/pigsty"
 cache=${PIG_TESTBED_CACHE:-/var/tmp/pig-testbed}
-packages="systemd,systemd-sysv,dbus,apt,iproute2,procps,tzdata,openssh-server,sudo,chrony,haproxy,prometheus-node-exporter,etcd-server,etcd-client"
+packages=${PIG_TESTBED_PACKAGES:-systemd,systemd-sysv,dbus,apt,iproute2,procps,tzdata,openssh-server,sudo,chrony,haproxy,prometheus-node-exporter,etcd-server,etcd-client,postgresql-15,postgresql-client-15,patroni,python3-etcd,python3-psycopg2,pgbouncer,pgbackrest,prometheus-postgres-exporter,prometheus-pgbouncer-exporter}
 
-mirror=${PIG_TESTBED_MIRROR:-}
-if [ -z "$mirror" ]; then
-    # deb822 .sources first (URIs: with Suites: naming the suite), then
-    # one-line .list entries.
-    mirror=$(awk -v suite="$suite" '
-        /^[[:space:]]*$/ { if (uri != "" && hit) { print uri; exit } uri = ""; hit = 0; next }
-        tolower($1) == "uris:" { uri = $2 }
-        tolower($1) == "suites:" { for (i = 2; i <= NF; i++) if ($i == suite) hit = 1 }
-        END { if (uri != "" && hit) print uri }
-    ' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
-fi
-if [ -z "$mirror" ]; then
-    mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-        awk -v suite="$suite" '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i == suite) { print ($2 ~ /^\[/ ? $3 : $2); exit } }' |
-        head -n1)
-fi
-[ -n "$mirror" ] || { echo "rootfs.sh: no apt source for $suite on this host; set PIG_TESTBED_MIRROR" >&2; exit 1; }
+for f in InRelease pigsty-repo-key.pub.asc repo_complete; do
+    [ -e "$repo/$f" ] || { echo "rootfs.sh: $repo/$f is missing: not an unpacked pig bundle" >&2; exit 1; }
+done
+# mmdebstrap finds the Priority: required set by the repository's suite.
+suite=$(sed -n 's/^Suite: *//p' "$repo/InRelease" | head -n1)
+[ -n "$suite" ] || { echo "rootfs.sh: $repo/InRelease has no Suite" >&2; exit 1; }
 
-key=$(printf '%s\n%s\n%s\n' "$suite" "$mirror" "$packages" | sha256sum | cut -c1-16)
-tarball="$cache/rootfs-$suite-$key.tar"
+key=$( (cat "$repo/InRelease"; echo "$packages") | sha256sum | cut -c1-16)
+tarball="$cache/rootfs-bundle-$key.tar"
 if [ -s "$tarball" ]; then
     echo "$tarball"
     exit 0
 fi
 mkdir -p "$cache"
 tmp="$cache/.part-$$-$key.tar"
-trap 'rm -f "$tmp"' EXIT
+# apt wants the key readable by _apt and named .asc: a copy, which the
+# setup hook also puts at the same path in the root for its own apt.
+keyring="$cache/keyring-$key.asc"
+cp "$repo/pigsty-repo-key.pub.asc" "$keyring"
+chmod 644 "$keyring"
+trap 'rm -f "$tmp" "$keyring"' EXIT
 # Units that would fight the test over the console or the network stay
 # masked; the services pig-install manages are left as Debian ships them.
-mmdebstrap --quiet --format=tar --variant=minbase --include="$packages" \
+# The build-time source line names a host path: it goes, and pig-install
+# writes the node's own source for /www/pigsty.
+TMPDIR=$cache unshare --net --mount --propagation=private -- \
+    mmdebstrap --quiet --mode=root --format=tar --variant=minbase --include="$packages" \
+    --setup-hook="mkdir -p \"\$1$cache\" && cp \"$keyring\" \"\$1$keyring\"" \
+    --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
+    --aptopt='Acquire::AllowInsecureRepositories "false"' \
+    --aptopt='Acquire::Languages "none"' \
+    --dpkgopt=force-unsafe-io \
     --customize-hook='chroot "$1" systemctl mask systemd-networkd-wait-online.service getty@tty1.service console-getty.service >/dev/null 2>&1 || true' \
     --customize-hook='echo "pig-testbed" > "$1/etc/hostname"' \
-    "$suite" "$tmp" "$mirror" >&2
+    --customize-hook="rm -f \"\$1$keyring\" && { find \"\$1$cache\" \"\$1$www\" -depth -type d -empty -delete 2>/dev/null || true; } && rm -f \"\$1/etc/apt/sources.list\" && mkdir -p \"\$1/www\" && cp -a \"$repo\" \"\$1/www/pigsty\"" \
+    "$suite" "$tmp" "deb [signed-by=$keyring] file://$repo ./" >&2
 mv "$tmp" "$tarball"
+rm -f "$keyring"
 trap - EXIT
 echo "$tarball"

@@ -91,3 +91,5 @@ pub fn cat_apt_list(path: &Path) -> Vec<u8> {
     );
     out.stdout
 }
+
+pub mod testbundle;

@@ -99,8 +99,13 @@ pub fn generated_secret_names() -> Vec<&'static str> {
         .collect()
 }
 
-/// The text of a new seed for `template` on `hosts` (one per template slot).
-pub fn render(template: Template, hosts: &[IpAddr]) -> Result<String, String> {
+/// The text of a new seed for `template` on `hosts` (one per template
+/// slot), pinned to the bundle with digest `bundle` (`sha256:…`) if given.
+pub fn render(
+    template: Template,
+    hosts: &[IpAddr],
+    bundle: Option<&str>,
+) -> Result<String, String> {
     if hosts.len() != template.host_count() {
         return Err(format!(
             "this template needs {} host address(es), got {}",
@@ -164,7 +169,11 @@ pub fn render(template: Template, hosts: &[IpAddr]) -> Result<String, String> {
         s.push_str("    pg_rto: norm\n");
     }
 
-    let _ = write!(s, "\npig:\n  format: {FORMAT}\n  ca:\n    cert: |\n");
+    let _ = writeln!(s, "\npig:\n  format: {FORMAT}");
+    if let Some(digest) = bundle {
+        let _ = writeln!(s, "  bundle: {digest}");
+    }
+    s.push_str("  ca:\n    cert: |\n");
     indent_into(&mut s, &ca.cert, "      ");
     s.push_str("    key: |\n");
     indent_into(&mut s, &ca.key, "      ");

@@ -64,11 +64,18 @@ fn must(argv: &[&str]) {
     );
 }
 
-/// The cached root filesystem, unpacked once per tarball.
-fn lower_dir() -> Result<(PathBuf, Duration), String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/testbed/rootfs.sh");
+/// The modules of the bundle the bed's root filesystem is made from.
+pub const BUNDLE_MODULES: [&str; 3] = ["node", "etcd", "pgsql"];
+
+/// The cached root filesystem, made from a pig bundle alone and unpacked
+/// once per tarball; and the bundle.
+fn lower_dir() -> Result<(PathBuf, PathBuf, Duration), String> {
     let start = Instant::now();
+    let bundle = pig_tests::testbundle::d12(&BUNDLE_MODULES)?;
+    let www = pig_tests::testbundle::unpacked(&bundle)?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/testbed/rootfs.sh");
     let out = Command::new(&script)
+        .arg(&www)
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("running {}: {e}", script.display()))?;
@@ -95,7 +102,7 @@ fn lower_dir() -> Result<(PathBuf, Duration), String> {
             let _ = std::fs::remove_dir_all(&part);
         }
     }
-    Ok((lower, start.elapsed()))
+    Ok((lower, bundle, start.elapsed()))
 }
 
 /// One booted node.
@@ -122,8 +129,11 @@ pub struct Bed {
     pub nodes: Vec<Node>,
     hub: String,
     dir: PathBuf,
-    /// How long making or reusing the root filesystem took.
+    /// How long making or reusing the bundle and the root filesystem took.
     pub rootfs_time: Duration,
+    /// The bundle the nodes' root filesystem was made from (its repository
+    /// is also under each node's /www/pigsty).
+    pub bundle: PathBuf,
 }
 
 impl Bed {
@@ -148,13 +158,10 @@ impl Bed {
             eprintln!("skipping: the nspawn test bed cannot run here: {why}");
             return None;
         }
-        let (lower, rootfs_time) = match lower_dir() {
-            Ok(x) => x,
-            Err(why) => {
-                eprintln!("skipping: no root filesystem for the test bed: {why}");
-                return None;
-            }
-        };
+        // With root and the tools present, a bundle or root filesystem that
+        // cannot be made is a failure, not a reason to skip.
+        let (lower, bundle, rootfs_time) =
+            lower_dir().unwrap_or_else(|why| panic!("no root filesystem for the test bed: {why}"));
         let id = format!(
             "{}-{}",
             std::process::id(),
@@ -167,6 +174,7 @@ impl Bed {
             hub: format!("pigtb-{id}-hub"),
             dir,
             rootfs_time,
+            bundle,
         };
         must(&["ip", "netns", "add", &bed.hub]);
         must(&["ip", "-n", &bed.hub, "link", "add", "br0", "type", "bridge"]);
