@@ -46,11 +46,14 @@ pub enum Command {
 
 /// Arguments of `pitr`.
 #[derive(Debug, Args)]
-#[command(group(
-    clap::ArgGroup::new("target")
-        .required(true)
-        .args(["time", "lsn", "name", "backup"])
-))]
+#[command(
+    override_usage = "pig-install pitr [OPTIONS] <--time T|--lsn L|--name N|--backup ID>",
+    group(
+        clap::ArgGroup::new("target")
+            .required(true)
+            .args(["time", "lsn", "name", "backup"])
+    )
+)]
 pub struct PitrArgs {
     /// The seed file.
     #[arg(long, value_name = "SEED", default_value = "/etc/pig/seed.yml")]
