@@ -493,7 +493,7 @@ pub struct PitrCluster {
     pub cluster: String,
     /// `pg_dbsu`: the user that owns the data directory.
     pub dbsu: String,
-    /// `pg_bin_dir`.
+    /// The server binaries (`pg_ctl`, `psql`).
     pub bin_dir: String,
     /// `pg_data`.
     pub data: String,
@@ -632,7 +632,9 @@ pub fn pitr_cluster(ctx: &Context) -> Result<PitrCluster, RoleInputError> {
         .collect();
     Ok(PitrCluster {
         dbsu: ctx.str("pg_dbsu")?,
-        bin_dir: ctx.str("pg_bin_dir")?,
+        // Debian's layout, where the PGSQL role runs PostgreSQL from;
+        // Pigsty's pg_bin_dir is a symlink pig does not make.
+        bin_dir: format!("/usr/lib/postgresql/{}/bin", ctx.int("pg_version")?),
         data: ctx.str("pg_data")?,
         port: u16::try_from(port)
             .map_err(|_| ctx.error(format!("pg_port {port} is not a port")))?,
@@ -873,7 +875,7 @@ minio:
         let c = PitrCluster {
             cluster: "pg-meta".into(),
             dbsu: "postgres".into(),
-            bin_dir: "/usr/pgsql/bin".into(),
+            bin_dir: "/usr/lib/postgresql/18/bin".into(),
             data: "/pg/data".into(),
             port: 5432,
             socket_dir: "/var/run/postgresql".into(),
@@ -885,12 +887,12 @@ minio:
         assert_eq!(
             lines[..6],
             [
-                "runuser -u postgres -- /usr/pgsql/bin/psql -X -h /var/run/postgresql -p 5432 -d postgres -Atc SELECT pg_is_in_recovery()",
+                "runuser -u postgres -- /usr/lib/postgresql/18/bin/psql -X -h /var/run/postgresql -p 5432 -d postgres -Atc SELECT pg_is_in_recovery()",
                 "patronictl -c /etc/patroni/patroni.yml pause --wait pg-meta",
-                "runuser -u postgres -- /usr/pgsql/bin/pg_ctl -D /pg/data stop -m fast -w",
+                "runuser -u postgres -- /usr/lib/postgresql/18/bin/pg_ctl -D /pg/data stop -m fast -w",
                 "runuser -u postgres -- /usr/bin/pgbackrest --stanza=pg-meta --delta --type=time --target=2026-11-29 20:15:00+00 --target-action=promote restore",
-                "runuser -u postgres -- /usr/pgsql/bin/pg_ctl -D /pg/data start -w -t 3600",
-                "runuser -u postgres -- /usr/pgsql/bin/psql -X -h /var/run/postgresql -p 5432 -d postgres -Atc SELECT pg_is_in_recovery()",
+                "runuser -u postgres -- /usr/lib/postgresql/18/bin/pg_ctl -D /pg/data start -w -t 3600",
+                "runuser -u postgres -- /usr/lib/postgresql/18/bin/psql -X -h /var/run/postgresql -p 5432 -d postgres -Atc SELECT pg_is_in_recovery()",
             ]
         );
         assert_eq!(steps[0].kind, StepKind::Check { expect: "f".into() });
