@@ -35,6 +35,51 @@ pub enum Command {
     /// /var/lib/pig/firstboot/result.json and, on failure, a banner to
     /// the console. Exit status 0 ok, 1 failed.
     Firstboot(FirstbootArgs),
+    /// Restore this node's PostgreSQL cluster in place to a point in time.
+    ///
+    /// Run on the primary. Pauses Patroni, stops PostgreSQL, restores
+    /// with pgBackRest to the target, waits until recovery promotes,
+    /// resumes Patroni, then rebuilds every replica from the primary
+    /// (Pigsty's pg-pitr). Give exactly one target.
+    Pitr(PitrArgs),
+}
+
+/// Arguments of `pitr`.
+#[derive(Debug, Args)]
+#[command(
+    override_usage = "pig-install pitr [OPTIONS] <--time T|--lsn L|--name N|--backup ID>",
+    group(
+        clap::ArgGroup::new("target")
+            .required(true)
+            .args(["time", "lsn", "name", "backup"])
+    )
+)]
+pub struct PitrArgs {
+    /// The seed file.
+    #[arg(long, value_name = "SEED", default_value = "/etc/pig/seed.yml")]
+    pub seed: PathBuf,
+    /// Act as the inventory host with this address instead of matching
+    /// this machine's addresses and host name.
+    #[arg(long, value_name = "IP")]
+    pub host: Option<IpAddr>,
+    /// Recover to this moment, with its zone: '2026-11-29 20:15:00+00'.
+    #[arg(long, value_name = "TIMESTAMPTZ")]
+    pub time: Option<String>,
+    /// Recover to this WAL position, like 0/3000060.
+    #[arg(long, value_name = "LSN")]
+    pub lsn: Option<String>,
+    /// Recover to this restore point (pg_create_restore_point).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Recover to the end of this pgBackRest backup, like 20261129-201500F.
+    #[arg(long, value_name = "LABEL")]
+    pub backup: Option<String>,
+    /// Print the steps and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Reading and output options.
+    #[command(flatten)]
+    pub options: SeedOptions,
 }
 
 /// Arguments of `firstboot`.

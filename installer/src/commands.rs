@@ -7,11 +7,12 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value as Json, json};
 
 use crate::cmdline::{
-    CheckArgs, FirstbootArgs, IdentifyArgs, InitArgs, NodeArgs, SeedOptions, TemplateArg,
+    CheckArgs, FirstbootArgs, IdentifyArgs, InitArgs, NodeArgs, PitrArgs, SeedOptions, TemplateArg,
 };
 use crate::engine::state::{STAMP_PATH, sha256_file, sha256_hex};
 use crate::engine::{self, ApplyReport, LocalSystem, Plan, Stamp, System, journal};
 use crate::firstboot::{self as fb, Decision, FirstbootResult, Outcome};
+use crate::roles::pgsql::backup::{self, PitrStep, PitrTarget, StepKind};
 use crate::roles::{self, RoleInputError};
 use crate::seed::identity::{self, local_addresses, local_hostname};
 use crate::seed::init::{self, Template};
@@ -287,22 +288,7 @@ fn target(args: &NodeArgs) -> Result<Target> {
     let seed = load(&args.seed, &args.options)?;
     let bytes =
         std::fs::read(&args.seed).with_context(|| format!("reading {}", args.seed.display()))?;
-    let host = match args.host {
-        Some(ip) => identity::forced(&seed, ip)?,
-        None => {
-            let addresses = local_addresses().context("listing this machine's addresses")?;
-            let mut hosts = identity::identify(&seed, &addresses, local_hostname().as_deref())?;
-            if hosts.len() > 1 {
-                let list: Vec<String> = hosts.iter().map(|h| h.ip.to_string()).collect();
-                return Err(BadArguments(format!(
-                    "this node matches several inventory hosts ({}); choose one with --host",
-                    list.join(", ")
-                ))
-                .into());
-            }
-            hosts.remove(0)
-        }
-    };
+    let host = this_host(&seed, args.host)?;
     let own = host.roles();
     let roles = if args.role.is_empty() {
         own
@@ -334,6 +320,27 @@ fn target(args: &NodeArgs) -> Result<Target> {
         host,
         roles,
     })
+}
+
+/// This node's inventory host: the one `forced` names, or the one whose
+/// address or name this machine has.
+fn this_host(seed: &Seed, forced: Option<std::net::IpAddr>) -> Result<Host> {
+    match forced {
+        Some(ip) => Ok(identity::forced(seed, ip)?),
+        None => {
+            let addresses = local_addresses().context("listing this machine's addresses")?;
+            let mut hosts = identity::identify(seed, &addresses, local_hostname().as_deref())?;
+            if hosts.len() > 1 {
+                let list: Vec<String> = hosts.iter().map(|h| h.ip.to_string()).collect();
+                return Err(BadArguments(format!(
+                    "this node matches several inventory hosts ({}); choose one with --host",
+                    list.join(", ")
+                ))
+                .into());
+            }
+            Ok(hosts.remove(0))
+        }
+    }
 }
 
 /// The plan for `args` against this machine.
@@ -585,4 +592,188 @@ fn show_banner(text: &str) {
             let _ = console.write_all(text.as_bytes());
         }
     }
+}
+
+/// `pitr`: restore this node's cluster in place to a target, or with
+/// `--dry-run` list the steps.
+pub fn pitr(args: &PitrArgs) -> Result<()> {
+    let target = PitrTarget::from_options(
+        args.time.as_deref(),
+        args.lsn.as_deref(),
+        args.name.as_deref(),
+        args.backup.as_deref(),
+    )
+    .map_err(BadArguments)?;
+    let seed = load(&args.seed, &args.options)?;
+    let host = this_host(&seed, args.host)?;
+    if !host.has_role(Role::Pgsql) {
+        return Err(RoleInputError {
+            input: seed.input().to_string(),
+            message: format!(
+                "host {} is in no PostgreSQL cluster (its roles: {})",
+                host.ip,
+                roles_text(&host)
+            ),
+        }
+        .into());
+    }
+    let ctx = roles::Context {
+        seed: &seed,
+        host: &host,
+        bundle: None,
+        local_repo: false,
+    };
+    let cluster = backup::pitr_cluster(&ctx)?;
+    let steps = backup::pitr_steps(&cluster, &target);
+    let json = args.options.json;
+    if args.dry_run {
+        if json {
+            let doc = json!({
+                "cluster": cluster.cluster,
+                "target": target.to_string(),
+                "dry_run": true,
+                "steps": steps.iter().map(step_json).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        } else {
+            println!("pitr of {} to {target}, steps:", cluster.cluster);
+            for (i, step) in steps.iter().enumerate() {
+                println!(
+                    "{:>2}. {}\n    {}",
+                    i + 1,
+                    step.what,
+                    shell_line(&step.argv)
+                );
+            }
+        }
+        return Ok(());
+    }
+    let done = run_steps(&steps, json);
+    if json {
+        let doc = json!({
+            "cluster": cluster.cluster,
+            "target": target.to_string(),
+            "dry_run": false,
+            "completed": done.as_ref().map_or_else(|(n, _)| *n, |n| *n),
+            "steps": steps.len(),
+            "error": done.as_ref().err().map(|(_, e)| format!("{e:#}")),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    }
+    done.map(|_| ()).map_err(|(_, e)| e)
+}
+
+fn step_json(step: &PitrStep) -> Json {
+    let mut doc = json!({ "what": step.what, "argv": step.argv });
+    match &step.kind {
+        StepKind::Run => doc["kind"] = json!("run"),
+        StepKind::Check { expect } => {
+            doc["kind"] = json!("check");
+            doc["expect"] = json!(expect);
+        }
+        StepKind::WaitFor {
+            expect,
+            timeout_secs,
+        } => {
+            doc["kind"] = json!("wait");
+            doc["expect"] = json!(expect);
+            doc["timeout_secs"] = json!(timeout_secs);
+        }
+    }
+    doc
+}
+
+/// A command line as a shell would need it typed.
+fn shell_line(argv: &[String]) -> String {
+    let quote = |a: &String| {
+        let plain = !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_./=:+-,%@".contains(c));
+        if plain {
+            a.clone()
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    argv.iter().map(quote).collect::<Vec<_>>().join(" ")
+}
+
+/// Run `steps` in order; stop at the first failure. Returns how many
+/// completed, and on failure that count with the error.
+fn run_steps(steps: &[PitrStep], json: bool) -> std::result::Result<usize, (usize, anyhow::Error)> {
+    for (i, step) in steps.iter().enumerate() {
+        let line = format!("[{}/{}] {}", i + 1, steps.len(), step.what);
+        // With --json, stdout carries only the JSON document.
+        if json {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+        if let Err(e) = run_step(step) {
+            // Step 1 only checks; from step 2 on Patroni is paused.
+            let hint = if i >= 1 {
+                format!(
+                    "; Patroni is left paused: fix the cause, then finish the remaining steps \
+                     by hand (see `pig-install pitr --dry-run`) or resume it with \
+                     `patronictl -c {} resume`",
+                    backup::PATRONI_CONF
+                )
+            } else {
+                String::new()
+            };
+            return Err((
+                i,
+                e.context(format!("step {} ({}) failed{hint}", i + 1, step.what)),
+            ));
+        }
+    }
+    Ok(steps.len())
+}
+
+fn run_step(step: &PitrStep) -> Result<()> {
+    let Some((program, rest)) = step.argv.split_first() else {
+        bail!("empty command");
+    };
+    let shown = shell_line(&step.argv);
+    let output = |expect: &str| -> Result<bool> {
+        let out = std::process::Command::new(program)
+            .args(rest)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .with_context(|| format!("running {shown}"))?;
+        Ok(out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == expect)
+    };
+    match &step.kind {
+        StepKind::Run => {
+            let status = std::process::Command::new(program)
+                .args(rest)
+                .stdin(std::process::Stdio::null())
+                .status()
+                .with_context(|| format!("running {shown}"))?;
+            if !status.success() {
+                bail!("{shown}: {status}");
+            }
+        }
+        StepKind::Check { expect } => {
+            if !output(expect)? {
+                bail!(
+                    "{shown} did not print {expect:?}: is this the primary, and is PostgreSQL up?"
+                );
+            }
+        }
+        StepKind::WaitFor {
+            expect,
+            timeout_secs,
+        } => {
+            let deadline =
+                std::time::Instant::now() + std::time::Duration::from_secs(*timeout_secs);
+            while !output(expect)? {
+                if std::time::Instant::now() >= deadline {
+                    bail!("{shown} did not print {expect:?} within {timeout_secs} s");
+                }
+                std::thread::sleep(std::time::Duration::from_secs(2));
+            }
+        }
+    }
+    Ok(())
 }

@@ -15,6 +15,7 @@ fn main() {
         Command::Apply(args) => commands::apply(args),
         Command::Status(args) => commands::status(args),
         Command::Firstboot(args) => commands::firstboot(args),
+        Command::Pitr(args) => commands::pitr(args),
     };
     if let Err(e) = result {
         eprintln!("pig-install: {e:#}");

@@ -4,6 +4,7 @@
 
 pub mod etcd;
 pub mod node;
+pub mod pgsql;
 pub mod repo;
 
 use crate::engine::Resource;
