@@ -17,6 +17,10 @@ use sha2::{Digest, Sha256};
 /// Where cached bundles live.
 const CACHE: &str = "/var/tmp/pig-testbed/bundles";
 
+/// The modules of the bundle every end-to-end test shares: what boots a
+/// node (`base`, for images) and what the NODE, ETCD and PGSQL roles run.
+pub const MODULES: [&str; 4] = ["base", "node", "etcd", "pgsql"];
+
 /// The `SOURCE_DATE_EPOCH` test bundles are built with.
 pub const EPOCH: &str = "1764000000";
 
@@ -76,6 +80,7 @@ pub fn d12(modules: &[&str]) -> Result<PathBuf, String> {
     std::fs::create_dir_all(CACHE).map_err(|e| format!("making {CACHE}: {e}"))?;
     let part = Path::new(CACHE).join(format!(".part-{}-{}", std::process::id(), &key[..16]));
     let _ = std::fs::remove_dir_all(&part);
+    std::fs::create_dir_all(&part).map_err(|e| format!("making {}: {e}", part.display()))?;
     let out = Command::new(&pig_build)
         .args(["bundle", "--allow-missing", "--json", "--recipe"])
         .arg(&recipe)

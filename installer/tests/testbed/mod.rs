@@ -64,14 +64,11 @@ fn must(argv: &[&str]) {
     );
 }
 
-/// The modules of the bundle the bed's root filesystem is made from.
-pub const BUNDLE_MODULES: [&str; 3] = ["node", "etcd", "pgsql"];
-
 /// The cached root filesystem, made from a pig bundle alone and unpacked
 /// once per tarball; and the bundle.
 fn lower_dir() -> Result<(PathBuf, PathBuf, Duration), String> {
     let start = Instant::now();
-    let bundle = pig_tests::testbundle::d12(&BUNDLE_MODULES)?;
+    let bundle = pig_tests::testbundle::d12(&pig_tests::testbundle::MODULES)?;
     let www = pig_tests::testbundle::unpacked(&bundle)?;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/testbed/rootfs.sh");
     let out = Command::new(&script)
