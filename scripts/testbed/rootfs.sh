@@ -10,7 +10,7 @@ set -eu
 
 suite=${PIG_TESTBED_SUITE:-bookworm}
 cache=${PIG_TESTBED_CACHE:-/var/tmp/pig-testbed}
-packages="systemd,systemd-sysv,dbus,apt,iproute2,procps,tzdata,openssh-server,sudo,chrony,haproxy,prometheus-node-exporter,etcd-server,etcd-client"
+packages="systemd,systemd-sysv,dbus,apt,iproute2,procps,tzdata,openssh-server,sudo,chrony,haproxy,prometheus-node-exporter,etcd-server,etcd-client${PIG_TESTBED_PACKAGES:+,$PIG_TESTBED_PACKAGES}"
 
 mirror=${PIG_TESTBED_MIRROR:-}
 if [ -z "$mirror" ]; then
