@@ -38,13 +38,13 @@ fn form_cluster(bed: &Bed, seed: &str) -> Duration {
     for (out, node) in results.iter().zip(&bed.nodes) {
         assert!(
             out.status.success(),
-            "apply on {}: {}{}\npatroni:\n{}",
+            "apply on {}: {}{}\njournal:\n{}",
             node.ip,
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr),
             String::from_utf8_lossy(
                 &node
-                    .sh("journalctl -u patroni --no-pager -n 40; tail -n 40 /pg/log/patroni/*.log")
+                    .sh("journalctl -u patroni -u pgbouncer -u prometheus-pgbouncer-exporter -u prometheus-postgres-exporter -u haproxy --no-pager -n 80; tail -n 30 /pg/log/patroni/*.log")
                     .stdout
             )
         );
@@ -101,7 +101,15 @@ fn three_nodes_stream_and_route_writes_to_primary_reads_to_replicas() {
         primary.ok("runuser -u postgres -- psql -XAtc 'SELECT * FROM pg_stat_replication'")
     );
 
-    psql(primary, IPS[0], 5433, "dbuser_meta", &password, "meta", "CREATE TABLE writes (via text)");
+    psql(
+        primary,
+        IPS[0],
+        5433,
+        "dbuser_meta",
+        &password,
+        "meta",
+        "CREATE TABLE writes (via text)",
+    );
     for (i, node) in bed.nodes.iter().enumerate() {
         // Through this node's HAProxy, from this node.
         psql(
@@ -113,7 +121,15 @@ fn three_nodes_stream_and_route_writes_to_primary_reads_to_replicas() {
             "meta",
             &format!("INSERT INTO writes VALUES ('{}')", IPS[i]),
         );
-        let replica = psql(node, IPS[i], 5434, "dbuser_meta", &password, "meta", "SELECT pg_is_in_recovery()");
+        let replica = psql(
+            node,
+            IPS[i],
+            5434,
+            "dbuser_meta",
+            &password,
+            "meta",
+            "SELECT pg_is_in_recovery()",
+        );
         assert_eq!(replica, "t\n", "5434 on {} reached the primary", IPS[i]);
     }
     assert_eq!(
@@ -121,7 +137,10 @@ fn three_nodes_stream_and_route_writes_to_primary_reads_to_replicas() {
         "3\n"
     );
     for node in &bed.nodes {
-        assert!(node.ok("pig-install apply").starts_with("0 change(s) applied"));
+        assert!(
+            node.ok("pig-install apply")
+                .starts_with("0 change(s) applied")
+        );
     }
     eprintln!(
         "figures: rootfs {:.1?}, boots {:?}, parallel apply of 3 nodes {:.1?}",
@@ -144,7 +163,15 @@ fn stopping_the_primary_fails_over_within_the_fast_rto() {
     let password = password_of(&seed, "dbuser_meta");
     form_cluster(&bed, &seed);
     let survivor = &bed.nodes[1];
-    psql(survivor, ips[1], 5433, "dbuser_meta", &password, "meta", "CREATE TABLE rpo (id int)");
+    psql(
+        survivor,
+        ips[1],
+        5433,
+        "dbuser_meta",
+        &password,
+        "meta",
+        "CREATE TABLE rpo (id int)",
+    );
     // Rows committed one by one, each acknowledged before the next.
     let committed = 500;
     let script: String = (1..=committed)
@@ -162,16 +189,32 @@ fn stopping_the_primary_fails_over_within_the_fast_rto() {
     let stopped = t.elapsed();
     let survivor = &bed.nodes[1];
     let rto = wait_for(Duration::from_secs(120), || {
-        try_psql(survivor, ips[1], 5433, &password, "INSERT INTO rpo VALUES (-1)").map(|_| t.elapsed())
+        try_psql(
+            survivor,
+            ips[1],
+            5433,
+            &password,
+            "INSERT INTO rpo VALUES (-1)",
+        )
+        .map(|_| t.elapsed())
     })
     .expect("no write succeeded through a survivor's 5433 within 120 s");
-    let kept = try_psql(survivor, ips[1], 5433, &password, "SELECT count(*) FROM rpo WHERE id > 0")
-        .expect("count rows after failover");
+    let kept = try_psql(
+        survivor,
+        ips[1],
+        5433,
+        &password,
+        "SELECT count(*) FROM rpo WHERE id > 0",
+    )
+    .expect("count rows after failover");
     let lost = committed - kept.trim().parse::<i64>().expect("a count");
     eprintln!(
         "figures: pg_rto fast, clean stop of the primary's node: node stopped in {stopped:.1?}, \
          RTO {rto:.1?} (write through a survivor's 5433), RPO {lost} of {committed} committed rows lost"
     );
     assert_eq!(lost, 0, "committed rows lost");
-    assert!(rto < Duration::from_secs(12), "RTO {rto:?} is not under 12 s");
+    assert!(
+        rto < Duration::from_secs(12),
+        "RTO {rto:?} is not under 12 s"
+    );
 }

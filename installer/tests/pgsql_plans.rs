@@ -14,9 +14,11 @@ const IPS: [&str; 3] = ["10.1.0.1", "10.1.0.2", "10.1.0.3"];
 
 fn seed(template: Template, hosts: &[&str], extra_vars: &str) -> Seed {
     let ips: Vec<IpAddr> = hosts.iter().map(|h| h.parse().unwrap()).collect();
-    let text = init::render(template, &ips)
-        .unwrap()
-        .replacen("\n  vars:\n", &format!("\n  vars:\n    pg_version: 15\n{extra_vars}"), 1);
+    let text = init::render(template, &ips).unwrap().replacen(
+        "\n  vars:\n",
+        &format!("\n  vars:\n    pg_version: 15\n{extra_vars}"),
+        1,
+    );
     Seed::from_str(&text, "seed.yml").unwrap()
 }
 
@@ -89,7 +91,10 @@ fn zero_rpo_turns_on_synchronous_mode_and_pg_rto_paces_the_checks() {
     assert_eq!(conf["bootstrap"]["dcs"]["synchronous_mode"], true);
     assert_eq!(conf["bootstrap"]["dcs"]["maximum_lag_on_failover"], 0);
     let primary = file(&list, "/etc/haproxy/pgsql-pg-meta-primary.cfg");
-    assert!(primary.contains("inter 2s fastinter 1s downinter 2s rise 3 fall 3"), "{primary}");
+    assert!(
+        primary.contains("inter 2s fastinter 1s downinter 2s rise 3 fall 3"),
+        "{primary}"
+    );
 }
 
 #[test]
@@ -100,10 +105,16 @@ fn haproxy_services_follow_pigsty_selectors() {
     assert!(primary.contains("bind *:5433\n"));
     assert!(primary.contains("http-check send meth OPTIONS uri /primary\n"));
     for ip in IPS {
-        assert!(primary.contains(&format!("{ip}:6432 check port 8008 weight 100\n")), "{primary}");
+        assert!(
+            primary.contains(&format!("{ip}:6432 check port 8008 weight 100\n")),
+            "{primary}"
+        );
     }
     let replica = file(&list, "/etc/haproxy/pgsql-pg-meta-replica.cfg");
-    assert!(replica.contains("server pg-meta-1 10.1.0.1:6432 check port 8008 weight 100 backup\n"), "{replica}");
+    assert!(
+        replica.contains("server pg-meta-1 10.1.0.1:6432 check port 8008 weight 100 backup\n"),
+        "{replica}"
+    );
     assert!(replica.contains("server pg-meta-2 10.1.0.2:6432 check port 8008 weight 100\n"));
     let default = file(&list, "/etc/haproxy/pgsql-pg-meta-default.cfg");
     assert!(default.contains("bind *:5436\n") && default.contains("10.1.0.3:5432 check"));
@@ -111,7 +122,10 @@ fn haproxy_services_follow_pigsty_selectors() {
     let offline = file(&list, "/etc/haproxy/pgsql-pg-meta-offline.cfg");
     assert!(!offline.contains("10.1.0.1:"), "{offline}");
     assert!(offline.contains("10.1.0.2:5432 check port 8008 weight 100 backup\n"));
-    assert_eq!(file(&list, "/etc/default/haproxy").lines().last(), Some("CONFIG=\"/etc/haproxy\""));
+    assert_eq!(
+        file(&list, "/etc/default/haproxy").lines().last(),
+        Some("CONFIG=\"/etc/haproxy\"")
+    );
 }
 
 #[test]
@@ -122,10 +136,19 @@ fn pgbouncer_and_provisioning_cover_the_seed_users_and_databases() {
     for user in ["dbuser_meta", "dbuser_dba", "dbuser_monitor"] {
         assert!(userlist.contains(&format!("\"{user}\" \"")), "{userlist}");
     }
-    assert!(file(&list, "/etc/pgbouncer/database.txt").contains("meta = host=/var/run/postgresql port=5432 dbname=meta\n"));
-    assert!(file(&list, "/etc/pgbouncer/useropts.txt").contains("dbuser_dba = pool_mode=session max_user_connections=16\n"));
+    assert!(
+        file(&list, "/etc/pgbouncer/database.txt")
+            .contains("meta = host=/var/run/postgresql port=5432 dbname=meta\n")
+    );
+    assert!(
+        file(&list, "/etc/pgbouncer/useropts.txt")
+            .contains("dbuser_dba = pool_mode=session max_user_connections=16\n")
+    );
     let roles = file(&list, "/pg/conf/sql/00-default-roles.sql");
-    assert!(roles.contains("ALTER ROLE \"dbrole_readonly\" WITH NOLOGIN"), "{roles}");
+    assert!(
+        roles.contains("ALTER ROLE \"dbrole_readonly\" WITH NOLOGIN"),
+        "{roles}"
+    );
     assert!(roles.contains("GRANT \"dbrole_readonly\" TO \"dbrole_readwrite\";\n"));
     assert!(roles.contains("ALTER DEFAULT PRIVILEGES FOR ROLE \"postgres\" GRANT SELECT     ON TABLES     TO  dbrole_readonly;\n"));
     let db = file(&list, "/pg/conf/sql/20-database-meta.sql");

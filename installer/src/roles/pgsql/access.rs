@@ -161,7 +161,9 @@ pub fn roles<'a>(ctx: &'a Context, param: &str) -> Result<Vec<RoleSpec<'a>>, Rol
         let name = item
             .get("name")
             .and_then(Node::scalar_text)
-            .ok_or_else(|| ctx.error(format!("{param}: an item has no name (line {})", item.line)))?;
+            .ok_or_else(|| {
+                ctx.error(format!("{param}: an item has no name (line {})", item.line))
+            })?;
         check_name(ctx, param, &name)?;
         let mut password = item.get("password").and_then(Node::scalar_text);
         if password.is_none() {
@@ -200,7 +202,14 @@ fn role_sql(ctx: &Context, role: &RoleSpec) -> Result<String, RoleInputError> {
         ("replication", "REPLICATION", "NOREPLICATION", false),
         ("bypassrls", "BYPASSRLS", "NOBYPASSRLS", false),
     ] {
-        attrs.push(if role.flag(key).unwrap_or(default) { on } else { off }.to_string());
+        attrs.push(
+            if role.flag(key).unwrap_or(default) {
+                on
+            } else {
+                off
+            }
+            .to_string(),
+        );
     }
     if let Some(limit) = role.node.get("connlimit").and_then(Node::as_int) {
         attrs.push(format!("CONNECTION LIMIT {limit}"));
@@ -360,10 +369,12 @@ pub fn databases<'a>(ctx: &'a Context) -> Result<Vec<(String, &'a Node)>, RoleIn
     };
     let mut out = Vec::new();
     for db in items {
-        let name = db
-            .get("name")
-            .and_then(Node::scalar_text)
-            .ok_or_else(|| ctx.error(format!("pg_databases: an item has no name (line {})", db.line)))?;
+        let name = db.get("name").and_then(Node::scalar_text).ok_or_else(|| {
+            ctx.error(format!(
+                "pg_databases: an item has no name (line {})",
+                db.line
+            ))
+        })?;
         check_name(ctx, "pg_databases", &name)?;
         out.push((name, db));
     }

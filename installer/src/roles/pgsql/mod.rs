@@ -150,7 +150,13 @@ fn debian_cluster_off(member: &Member, out: &mut Vec<Resource>) {
     out.push(Resource::Command {
         name: format!("drop-debian-cluster-{v}-main"),
         argv: Resource::argv(&["pg_dropcluster", "--stop", &v, "main"]),
-        guard: Guard::Unless(Resource::argv(&["sh", "-c", "! test -e \"$1\"", "sh", &main])),
+        guard: Guard::Unless(Resource::argv(&[
+            "sh",
+            "-c",
+            "! test -e \"$1\"",
+            "sh",
+            &main,
+        ])),
     });
 }
 

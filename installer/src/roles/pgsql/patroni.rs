@@ -111,7 +111,9 @@ fn dcs(ctx: &Context) -> Result<String, RoleInputError> {
         top.push(("synchronous_mode_strict".into(), "false".into()));
     }
     let mut text = yaml_map(4, &top);
-    text.push_str("    postgresql:\n      use_pg_rewind: true\n      use_slots: true\n      parameters:\n");
+    text.push_str(
+        "    postgresql:\n      use_pg_rewind: true\n      use_slots: true\n      parameters:\n",
+    );
     // Parameters Patroni keeps equal on every member, so from the DCS.
     text.push_str(&yaml_map(
         8,
@@ -148,14 +150,20 @@ fn initdb(ctx: &Context) -> Result<String, RoleInputError> {
 /// data directory, logging, then the seed's `pg_parameters` on top.
 fn parameters(ctx: &Context) -> Result<String, RoleInputError> {
     let mut params: Vec<(String, String)> = vec![
-        ("password_encryption".into(), yaml_str(&ctx.str("pg_pwd_enc")?)),
+        (
+            "password_encryption".into(),
+            yaml_str(&ctx.str("pg_pwd_enc")?),
+        ),
         ("ssl".into(), yaml_str("on")),
         ("ssl_cert_file".into(), yaml_str(CERT)),
         ("ssl_key_file".into(), yaml_str(KEY)),
         ("ssl_ca_file".into(), yaml_str(CA)),
         ("hba_file".into(), yaml_str(HBA)),
         ("unix_socket_directories".into(), yaml_str(SOCKET_DIR)),
-        ("shared_preload_libraries".into(), yaml_str(&ctx.str("pg_libs")?)),
+        (
+            "shared_preload_libraries".into(),
+            yaml_str(&ctx.str("pg_libs")?),
+        ),
         ("logging_collector".into(), yaml_str("on")),
         ("log_destination".into(), yaml_str("csvlog")),
         ("log_directory".into(), yaml_str(&ctx.str("pg_log_dir")?)),
@@ -250,7 +258,10 @@ pub fn resources(
     let unit = ctx.render(
         "pgsql/patroni.service",
         include_str!("../../../templates/pgsql/patroni.service"),
-        &[("name", member.name.clone()), ("scope", member.cluster.clone())],
+        &[
+            ("name", member.name.clone()),
+            ("scope", member.cluster.clone()),
+        ],
     )?;
     out.push(Resource::directory("/etc/patroni", "root", DBSU, 0o750));
     out.push(Resource::File {

@@ -81,7 +81,11 @@ fn pgb_quote(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
-fn pgbouncer(ctx: &Context, member: &Member, out: &mut Vec<Resource>) -> Result<(), RoleInputError> {
+fn pgbouncer(
+    ctx: &Context,
+    member: &Member,
+    out: &mut Vec<Resource>,
+) -> Result<(), RoleInputError> {
     let port = ctx.int("pgbouncer_port")?;
     let ini = ctx.render(
         "pgsql/pgbouncer.ini",
@@ -124,7 +128,9 @@ fn pgbouncer(ctx: &Context, member: &Member, out: &mut Vec<Resource>) -> Result<
         databases.push('\n');
     }
     let mut useropts = String::from("; Managed by pig-install (pgsql role).\n");
-    let mut userlist = String::new();
+    // pgBouncer looks every user up in the list, even for peer logins to
+    // its admin console; the superuser has no password there.
+    let mut userlist = format!("{} \"\"\n", pgb_quote(DBSU));
     let mut users = access::roles(ctx, "pg_default_roles")?;
     users.extend(access::roles(ctx, "pg_users")?);
     for user in users.iter().filter(|u| u.pgbouncer()) {
@@ -151,7 +157,10 @@ fn pgbouncer(ctx: &Context, member: &Member, out: &mut Vec<Resource>) -> Result<
     out.push(pgb_file(PGB_USERLIST, userlist, true));
     out.push(pgb_file(PGB_HBA, access::inline_pgb_hba(ctx)?, false));
     // Listening addresses change only with a restart; the rest reloads.
-    out.push(Resource::running_service("pgbouncer", &[PGB_INI, CERT, KEY]));
+    out.push(Resource::running_service(
+        "pgbouncer",
+        &[PGB_INI, CERT, KEY],
+    ));
     out.push(Resource::Service {
         name: "pgbouncer".into(),
         enabled: true,
@@ -183,7 +192,11 @@ fn selected(ctx: &Context, selector: &str, server: &Server) -> Result<bool, Role
     if s == "[]" {
         return Ok(true);
     }
-    let bad = || ctx.error(format!("service selector {selector:?} is not one pig understands"));
+    let bad = || {
+        ctx.error(format!(
+            "service selector {selector:?} is not one pig understands"
+        ))
+    };
     let body = s
         .strip_prefix("[?")
         .and_then(|b| b.strip_suffix(']'))
@@ -262,9 +275,11 @@ fn haproxy(ctx: &Context, member: &Member, out: &mut Vec<Resource>) -> Result<()
         let dest_port = match dest.as_str() {
             "postgres" => member.port,
             "pgbouncer" => ctx.int("pgbouncer_port")?,
-            other => other
-                .parse()
-                .map_err(|_| ctx.error(format!("service {name}: dest {other:?} is not postgres, pgbouncer or a port")))?,
+            other => other.parse().map_err(|_| {
+                ctx.error(format!(
+                    "service {name}: dest {other:?} is not postgres, pgbouncer or a port"
+                ))
+            })?,
         };
         let selector = text("selector").unwrap_or_else(|| "[]".into());
         let backup = text("backup");
@@ -293,7 +308,10 @@ fn haproxy(ctx: &Context, member: &Member, out: &mut Vec<Resource>) -> Result<()
                 ("service", full.clone()),
                 ("cluster", member.cluster.clone()),
                 ("port", port.to_string()),
-                ("balance", text("balance").unwrap_or_else(|| "roundrobin".into())),
+                (
+                    "balance",
+                    text("balance").unwrap_or_else(|| "roundrobin".into()),
+                ),
                 ("check", text("check").unwrap_or_else(|| "/".into())),
                 ("inter", plan.inter.clone()),
                 ("fastinter", plan.fastinter.clone()),
@@ -351,7 +369,11 @@ fn url_encode(text: &str) -> String {
         .collect()
 }
 
-fn pg_exporter(ctx: &Context, member: &Member, out: &mut Vec<Resource>) -> Result<(), RoleInputError> {
+fn pg_exporter(
+    ctx: &Context,
+    member: &Member,
+    out: &mut Vec<Resource>,
+) -> Result<(), RoleInputError> {
     let port = ctx.int("pg_exporter_port")?;
     let dsn = match ctx.host.vars.str("pg_exporter_url") {
         Some(url) if !url.is_empty() => url,
