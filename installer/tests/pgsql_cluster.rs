@@ -177,10 +177,10 @@ fn stopping_the_primary_fails_over_within_the_fast_rto() {
     let script: String = (1..=committed)
         .map(|i| format!("INSERT INTO rpo VALUES ({i});\n"))
         .collect();
-    survivor.put("/tmp/rows.sql", script.as_bytes(), 0o644);
+    survivor.put("/root/rows.sql", script.as_bytes(), 0o644);
     survivor.ok(&format!(
         "PGPASSWORD='{password}' psql -XAq -v ON_ERROR_STOP=1 \
-         'host={} port=5436 user=dbuser_meta dbname=meta sslmode=require' -f /tmp/rows.sql",
+         'host={} port=5436 user=dbuser_meta dbname=meta sslmode=require' -f /root/rows.sql",
         ips[1]
     ));
 

@@ -92,7 +92,7 @@ fn zero_rpo_turns_on_synchronous_mode_and_pg_rto_paces_the_checks() {
     assert_eq!(conf["bootstrap"]["dcs"]["maximum_lag_on_failover"], 0);
     let primary = file(&list, "/etc/haproxy/pgsql-pg-meta-primary.cfg");
     assert!(
-        primary.contains("inter 2s fastinter 1s downinter 2s rise 3 fall 3"),
+        primary.contains("inter 2000ms fastinter 1000ms downinter 2000ms rise 3 fall 3"),
         "{primary}"
     );
 }

@@ -42,7 +42,7 @@ pub struct RtoPlan {
     pub primary_start_timeout: i64,
     /// Watchdog safety margin (s).
     pub safety_margin: i64,
-    /// HAProxy check interval.
+    /// HAProxy check interval (`…ms`).
     pub inter: String,
     /// HAProxy interval while a server changes state.
     pub fastinter: String,
@@ -67,7 +67,14 @@ impl RtoPlan {
             .ok_or_else(|| ctx.error(format!("pg_rto_plan has no row {rto:?}")))?;
         let bad = || ctx.error(format!("pg_rto_plan.{rto} must hold 10 values"));
         let int = |i: usize| row.get(i).and_then(|n| n.as_int()).ok_or_else(bad);
-        let text = |i: usize| row.get(i).and_then(|n| n.scalar_text()).ok_or_else(bad);
+        // HAProxy takes no fractions ("0.5s"): whole milliseconds.
+        let text = |i: usize| {
+            row.get(i)
+                .and_then(|n| n.scalar_text())
+                .and_then(|t| crate::seed::params::parse_duration_ms(&t))
+                .map(|ms| format!("{ms}ms"))
+                .ok_or_else(bad)
+        };
         Ok(RtoPlan {
             ttl: int(0)?,
             loop_wait: int(1)?,
