@@ -76,7 +76,7 @@ impl Context<'_> {
 }
 
 /// The roles this build of pig-install configures.
-pub const IMPLEMENTED: [Role; 2] = [Role::Node, Role::Etcd];
+pub const IMPLEMENTED: [Role; 3] = [Role::Node, Role::Etcd, Role::Pgsql];
 
 /// Resources for `roles` on this node, in apply order, each tagged with
 /// its role. Roles pig-install does not implement yet are left out (the
@@ -92,6 +92,9 @@ pub fn resources(ctx: &Context, roles: &[Role]) -> Result<Vec<(String, Resource)
     }
     if roles.contains(&Role::Etcd) {
         push(Role::Etcd, etcd::resources(ctx)?);
+    }
+    if roles.contains(&Role::Pgsql) {
+        push(Role::Pgsql, pgsql::resources(ctx)?);
     }
     Ok(out)
 }

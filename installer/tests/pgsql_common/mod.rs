@@ -1,0 +1,70 @@
+//! Helpers shared by the pgsql end-to-end tests.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use crate::testbed::{Node, seed_init};
+
+/// The packages the role installs; without them in the bed the test
+/// cannot prove anything (nodes have no repository to install from).
+const NEEDED: &str =
+    "postgresql-15 patroni pgbouncer prometheus-postgres-exporter prometheus-pgbouncer-exporter";
+
+/// A seed for Debian 12's PostgreSQL 15, with pgBouncer offering TLS.
+/// Debian 12's prometheus-pgbouncer-exporter (2.1.1) stops at start-up
+/// against its pgbouncer 1.18 (`KeyError: 'total_requests'`: the column
+/// left `SHOW STATS` in pgbouncer 1.14), so it is switched off here.
+pub fn pg_seed(template: &str, ips: &[&str], extra_vars: &str) -> String {
+    let seed = String::from_utf8(seed_init(template, ips)).expect("UTF-8 seed");
+    seed.replacen(
+        "\n  vars:\n",
+        &format!(
+            "\n  vars:\n    pg_version: 15\n    pgbouncer_sslmode: prefer\n    \
+             pgbouncer_exporter_enabled: false\n{extra_vars}"
+        ),
+        1,
+    )
+}
+
+/// The generated password of seed user `user`.
+pub fn password_of(seed: &str, user: &str) -> String {
+    let line = seed
+        .lines()
+        .find(|l| l.contains(&format!("name: {user},")))
+        .unwrap_or_else(|| panic!("no user {user} in the seed"));
+    let after = line
+        .split("password: \"")
+        .nth(1)
+        .expect("a quoted password");
+    after.split('"').next().expect("closing quote").to_string()
+}
+
+/// Whether the bed's nodes carry the pgsql packages.
+pub fn has_packages(node: &Node) -> bool {
+    let ok = node
+        .sh(&format!("dpkg-query -W {NEEDED} >/dev/null 2>&1"))
+        .status
+        .success();
+    if !ok {
+        eprintln!(
+            "skipping: the bed's root filesystem lacks {NEEDED}; set PIG_TESTBED_PACKAGES \
+             (scripts/testbed/README.md)"
+        );
+    }
+    ok
+}
+
+/// `psql` from inside a node against `host:port`, as `user`, over TLS.
+pub fn psql(
+    node: &Node,
+    host: &str,
+    port: u16,
+    user: &str,
+    password: &str,
+    db: &str,
+    sql: &str,
+) -> String {
+    node.ok(&format!(
+        "PGPASSWORD='{password}' PGCONNECT_TIMEOUT=5 psql -XAt \
+         'host={host} port={port} user={user} dbname={db} sslmode=require' -c \"{sql}\""
+    ))
+}
