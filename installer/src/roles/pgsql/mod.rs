@@ -16,6 +16,7 @@ pub mod access;
 pub mod backup;
 pub mod hba;
 pub mod patroni;
+pub mod pgbackrest;
 pub mod services;
 pub mod tune;
 
@@ -117,6 +118,7 @@ pub fn resources(ctx: &Context) -> Result<Vec<Resource>, RoleInputError> {
         guard: Guard::OnChange(vec![PathBuf::from(HBA)]),
     });
     access::resources(ctx, &member, &mut out)?;
+    pgbackrest::resources(ctx, &member, &mut out)?;
     services::resources(ctx, &member, &mut out)?;
     Ok(out)
 }

@@ -177,6 +177,15 @@ fn parameters(ctx: &Context) -> Result<String, RoleInputError> {
         ("log_filename".into(), yaml_str("postgresql-%Y-%m-%d.log")),
         ("log_truncate_on_rotation".into(), yaml_str("on")),
     ];
+    // Continuous WAL archiving into the pgBackRest repository.
+    if ctx.bool("pgbackrest_enabled") {
+        let stanza = ctx.str("pg_cluster")?;
+        params.push(("archive_mode".into(), yaml_str("on")));
+        params.push((
+            "archive_command".into(),
+            yaml_str(&super::backup::archive_command(&stanza)),
+        ));
+    }
     if let Some(extra) = ctx.host.vars.get("pg_parameters").and_then(|n| n.as_map()) {
         for (key, value) in extra {
             let text = value
