@@ -501,6 +501,9 @@ pub struct PitrCluster {
     pub port: u16,
     /// `pg_localhost`: the socket directory.
     pub socket_dir: String,
+    /// `pg_log_dir`: where the server started for the recovery writes its
+    /// output until its logging collector takes over.
+    pub log_dir: String,
     /// Patroni member names of the replicas to rebuild afterwards.
     pub replicas: Vec<String>,
 }
@@ -521,6 +524,7 @@ pub fn pitr_steps(c: &PitrCluster, target: &PitrTarget) -> Vec<PitrStep> {
         v
     };
     let pg_ctl = format!("{}/pg_ctl", c.bin_dir);
+    let start_log = format!("{}/pitr-start.log", c.log_dir);
     let psql = format!("{}/psql", c.bin_dir);
     let port = c.port.to_string();
     let query = |sql: &str| {
@@ -584,7 +588,11 @@ pub fn pitr_steps(c: &PitrCluster, target: &PitrTarget) -> Vec<PitrStep> {
         },
         PitrStep {
             what: "start PostgreSQL: it replays WAL up to the target".into(),
-            argv: as_dbsu(&[&pg_ctl, "-D", &c.data, "start", "-w", "-t", "3600"]),
+            // `-l`: the server must not hold the caller's stdout and
+            // stderr open (a pipe would never see its end).
+            argv: as_dbsu(&[
+                &pg_ctl, "-D", &c.data, "-l", &start_log, "start", "-w", "-t", "3600",
+            ]),
             kind: StepKind::Run,
         },
         PitrStep {
@@ -639,6 +647,7 @@ pub fn pitr_cluster(ctx: &Context) -> Result<PitrCluster, RoleInputError> {
         port: u16::try_from(port)
             .map_err(|_| ctx.error(format!("pg_port {port} is not a port")))?,
         socket_dir: ctx.str("pg_localhost")?,
+        log_dir: ctx.str("pg_log_dir")?,
         replicas,
         cluster,
     })
@@ -879,6 +888,7 @@ minio:
             data: "/pg/data".into(),
             port: 5432,
             socket_dir: "/var/run/postgresql".into(),
+            log_dir: "/pg/log/postgres".into(),
             replicas: vec!["pg-meta-2".into(), "pg-meta-3".into()],
         };
         let t = PitrTarget::Time("2026-11-29 20:15:00+00".into());
@@ -891,7 +901,7 @@ minio:
                 "patronictl -c /etc/patroni/patroni.yml pause --wait pg-meta",
                 "runuser -u postgres -- /usr/lib/postgresql/18/bin/pg_ctl -D /pg/data stop -m fast -w",
                 "runuser -u postgres -- /usr/bin/pgbackrest --stanza=pg-meta --delta --type=time --target=2026-11-29 20:15:00+00 --target-action=promote restore",
-                "runuser -u postgres -- /usr/lib/postgresql/18/bin/pg_ctl -D /pg/data start -w -t 3600",
+                "runuser -u postgres -- /usr/lib/postgresql/18/bin/pg_ctl -D /pg/data -l /pg/log/postgres/pitr-start.log start -w -t 3600",
                 "runuser -u postgres -- /usr/lib/postgresql/18/bin/psql -X -h /var/run/postgresql -p 5432 -d postgres -Atc SELECT pg_is_in_recovery()",
             ]
         );
