@@ -3,8 +3,8 @@
 //! pgBackRest (stanza, first full backup, WAL archiving); a table is
 //! created and filled, the time T is noted, the table is dropped, and
 //! `pig-install pitr --time T` brings it back with its rows; Patroni is
-//! running the cluster again (not paused) and a second apply changes
-//! nothing. Then `--lsn` brings back a row deleted after a noted LSN.
+//! running the cluster again (not paused, the server its own child) and a
+//! second apply changes nothing. Then `--lsn` brings back a row deleted after a noted LSN.
 
 mod pgsql_common;
 mod testbed;
@@ -59,8 +59,11 @@ fn archive_now(node: &Node) {
     node.ok("runuser -u postgres -- pgbackrest --stanza=pg-meta check");
 }
 
-/// Patroni runs the member as the leader, and is not paused.
+/// Patroni runs the member as the leader, is not paused, and owns the
+/// server again (in its service, without the recovery settings).
 fn assert_patroni_leads(node: &Node) {
+    node.ok("grep -q patroni.service /proc/$(head -n 1 /pg/data/postmaster.pid)/cgroup");
+    assert_eq!(sql(node, "SHOW recovery_target_time"), "\n");
     let state = node.ok(
         "python3 -c 'import json, urllib.request; d = json.load(urllib.request.urlopen(\"http://127.0.0.1:8008/patroni\", timeout=5)); print(d[\"role\"], d[\"state\"], d.get(\"pause\", False))'",
     );

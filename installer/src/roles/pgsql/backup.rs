@@ -491,6 +491,8 @@ pub struct PitrStep {
 pub struct PitrCluster {
     /// `pg_cluster`: Patroni's scope and pgBackRest's stanza.
     pub cluster: String,
+    /// This member's Patroni name, `<cluster>-<seq>`.
+    pub member: String,
     /// `pg_dbsu`: the user that owns the data directory.
     pub dbsu: String,
     /// The server binaries (`pg_ctl`, `psql`).
@@ -515,7 +517,8 @@ fn argv(items: &[&str]) -> Vec<String> {
 /// The steps that restore `c` in place to `target`, run on the primary:
 /// check it is the primary, pause Patroni, stop PostgreSQL, restore with
 /// pgBackRest, start PostgreSQL and wait until recovery has promoted it,
-/// clear the recovery target, resume Patroni, then rebuild each replica
+/// clear the recovery target, resume Patroni and let it restart PostgreSQL
+/// as its own, then rebuild each replica
 /// from the restored primary.
 pub fn pitr_steps(c: &PitrCluster, target: &PitrTarget) -> Vec<PitrStep> {
     let as_dbsu = |cmd: &[&str]| {
@@ -613,6 +616,13 @@ pub fn pitr_steps(c: &PitrCluster, target: &PitrTarget) -> Vec<PitrStep> {
             argv: patronictl(&["resume", "--wait", &c.cluster]),
             kind: StepKind::Run,
         },
+        PitrStep {
+            what: "restart PostgreSQL through Patroni: the server started for the recovery \
+                   becomes Patroni's again, without the recovery settings"
+                .into(),
+            argv: patronictl(&["restart", "--force", &c.cluster, &c.member]),
+            kind: StepKind::Run,
+        },
     ];
     for replica in &c.replicas {
         steps.push(PitrStep {
@@ -639,6 +649,7 @@ pub fn pitr_cluster(ctx: &Context) -> Result<PitrCluster, RoleInputError> {
         .map(|m| format!("{cluster}-{}", m.seq))
         .collect();
     Ok(PitrCluster {
+        member: format!("{cluster}-{}", ctx.int("pg_seq")?),
         dbsu: ctx.str("pg_dbsu")?,
         // Debian's layout, where the PGSQL role runs PostgreSQL from;
         // Pigsty's pg_bin_dir is a symlink pig does not make.
@@ -883,6 +894,7 @@ minio:
     fn pitr_steps_pause_restore_promote_resume_reinit() {
         let c = PitrCluster {
             cluster: "pg-meta".into(),
+            member: "pg-meta-1".into(),
             dbsu: "postgres".into(),
             bin_dir: "/usr/lib/postgresql/18/bin".into(),
             data: "/pg/data".into(),
@@ -920,7 +932,11 @@ minio:
             "patronictl -c /etc/patroni/patroni.yml resume --wait pg-meta"
         );
         assert_eq!(
-            lines[8..],
+            lines[8],
+            "patronictl -c /etc/patroni/patroni.yml restart --force pg-meta pg-meta-1"
+        );
+        assert_eq!(
+            lines[9..],
             [
                 "patronictl -c /etc/patroni/patroni.yml reinit --force --wait pg-meta pg-meta-2",
                 "patronictl -c /etc/patroni/patroni.yml reinit --force --wait pg-meta pg-meta-3",
