@@ -61,7 +61,7 @@ fn dry_run_lists_the_steps_for_the_primary() {
     assert_eq!(
         kinds,
         [
-            "check", "run", "run", "run", "run", "wait", "run", "run", "run", "run"
+            "check", "run", "run", "run", "run", "wait", "run", "run", "run", "run", "run"
         ]
     );
     let restore: Vec<&str> = steps[3]["argv"]
