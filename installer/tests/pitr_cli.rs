@@ -90,7 +90,7 @@ fn dry_run_lists_the_steps_for_the_primary() {
     assert_eq!(steps[2]["argv"][4], "/usr/lib/postgresql/18/bin/pg_ctl");
     // The two replicas of the ha3 seed are rebuilt last.
     assert_eq!(
-        steps[9]["argv"].as_array().unwrap().last().unwrap(),
+        steps[10]["argv"].as_array().unwrap().last().unwrap(),
         "pg-meta-3"
     );
 
