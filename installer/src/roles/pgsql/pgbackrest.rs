@@ -71,8 +71,11 @@ pub fn resources(
         owner: DBSU.into(),
         group: DBSU.into(),
         mode: 0o640,
-        // An S3 repository's keys are in it.
-        secret: config.is_s3(),
+        // An S3 repository's keys or an encrypted repository's passphrase.
+        secret: config
+            .repo
+            .iter()
+            .any(|o| matches!(o.name.as_str(), "s3-key" | "s3-key-secret" | "cipher-pass")),
     });
     out.push(Resource::directory(&config.log_dir, DBSU, DBSU, 0o750));
     out.push(Resource::directory(SPOOL, DBSU, DBSU, 0o750));
