@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use live_common::{SEED_YAML, boot, live_embeds, live_rootfs, printed_seed, sha256};
+use live_common::{SEED_YAML, boot, live_embeds, live_rootfs, printed_seed};
 use pig_images::{Firmware, IsoReport, IsoSpec, Medium, seed_area};
+use sha2::{Digest, Sha256};
 
 const EPOCH: u64 = 1_700_000_000;
 
@@ -121,4 +122,11 @@ fn same_inputs_give_byte_identical_isos_and_customize_changes_only_the_seed_area
     std::fs::write(&not_iso, vec![0u8; 64 * 2048]).unwrap();
     assert!(seed_area::customize(&not_iso, b"a: 1\n", &again).is_err());
     std::fs::remove_file(&again).unwrap();
+}
+
+fn sha256(path: &Path) -> String {
+    let mut f = std::fs::File::open(path).unwrap();
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).unwrap();
+    hex::encode(h.finalize())
 }

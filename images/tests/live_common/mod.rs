@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use pig_images::boot::FIRSTBOOT_MARKER;
 use pig_images::{BootReport, Embed, Firmware, Medium, RootfsSource};
-use sha2::{Digest, Sha256};
 
 /// The seed the tests deliver and expect the node to print back.
 pub const SEED_YAML: &str = "all:\n  vars:\n    pig_test: live-seed\n";
@@ -140,11 +139,4 @@ pub fn printed_seed(report: &BootReport) -> String {
         })
         .map(|l| format!("{l}\n"))
         .collect()
-}
-
-pub fn sha256(path: &Path) -> String {
-    let mut f = std::fs::File::open(path).unwrap();
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).unwrap();
-    hex::encode(h.finalize())
 }
