@@ -31,9 +31,10 @@ pub const SEED_RUN_PATH: &str = "/run/pig/seed.yml";
 const PXELINUX: &str = "/usr/lib/PXELINUX/pxelinux.0";
 const LDLINUX: &str = "/usr/lib/syslinux/modules/bios/ldlinux.c32";
 
-/// The live-bottom script in `seed.cpio`: with no `ORDER` file in the
-/// directory (live-boot ships none), initramfs-tools runs every script
-/// in it once the root is mounted, while `/run` is still the initramfs's.
+/// The live-bottom script in `seed.cpio`. live-boot runs the scripts that
+/// `/scripts/live-bottom/ORDER` lists once the root is mounted, while
+/// `/run` is still the initramfs's. live-boot ships no live-bottom
+/// scripts, so the seed initrd brings the directory and its `ORDER` too.
 const SEED_SCRIPT: &str = r#"#!/bin/sh
 # Keep pig's seed from the seed initrd: /run moves into the booted system.
 PREREQ=""
@@ -45,6 +46,11 @@ if [ -f /pig/seed.yml ]; then
 	chmod 0600 /run/pig/seed.yml
 fi
 "#;
+
+/// `ORDER` as mkinitramfs writes it: each script, then the parameters
+/// the scripts may have changed.
+const SEED_SCRIPT_ORDER: &str = "/scripts/live-bottom/pig-seed \"$@\"\n\
+                                 [ -e /conf/param.conf ] && . /conf/param.conf\n";
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -201,11 +207,16 @@ pub fn seed_cpio(seed: &[u8]) -> Result<Vec<u8>> {
         return Err(Error::invalid("seed", "encoding", "the seed is not UTF-8"));
     }
     let mut out = Vec::new();
-    let entries: [(&str, u32, &[u8]); 5] = [
+    let entries: [(&str, u32, &[u8]); 6] = [
         ("pig", 0o040700, b""),
         ("pig/seed.yml", 0o100600, seed),
         ("scripts", 0o040755, b""),
         ("scripts/live-bottom", 0o040755, b""),
+        (
+            "scripts/live-bottom/ORDER",
+            0o100644,
+            SEED_SCRIPT_ORDER.as_bytes(),
+        ),
         (
             "scripts/live-bottom/pig-seed",
             0o100755,
