@@ -295,7 +295,7 @@ fn boot_files(
 
 /// The kernel and initrd in `/boot` of the staging tree, as paths inside
 /// the image. With several kernels, the last by name.
-fn find_kernel(stage: &Path, input: &Path) -> Result<(String, String)> {
+pub(crate) fn find_kernel(stage: &Path, input: &Path) -> Result<(String, String)> {
     let boot = stage.join("boot");
     let mut versions: Vec<String> = fs::read_dir(&boot)
         .at(&boot)?
