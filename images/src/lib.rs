@@ -6,9 +6,11 @@
 //! an ESP and an ext4 root ([`ext4`], [`esp`], [`gpt`], [`grub`]), without
 //! root privileges, loop devices or mounts, byte-identical for the same
 //! inputs; [`disk::to_qcow2`] converts it; [`boot`] boots an image under
-//! qemu (SeaBIOS or OVMF) and waits for a marker on the serial console.
+//! qemu (SeaBIOS or OVMF) and waits for a marker on the serial console;
+//! [`bundle`] makes a pig bundle the only package source of a node image.
 
 pub mod boot;
+pub mod bundle;
 pub mod disk;
 pub mod error;
 pub mod esp;
