@@ -117,7 +117,12 @@ pub fn boot_medium(
     let outcome = loop {
         let log = fs::read(&console).unwrap_or_default();
         let text = String::from_utf8_lossy(&log);
-        if text.lines().any(|l| l.contains(marker)) {
+        // Whole lines only: a line still being written may lack the
+        // status that follows the marker.
+        if text
+            .split_inclusive('\n')
+            .any(|l| l.ends_with('\n') && l.contains(marker))
+        {
             break Ok(started.elapsed().as_secs_f64());
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -180,11 +185,15 @@ fn qemu_command(
         .arg(format!("file:{}", console.display()));
     match medium {
         Medium::Disk(image) => {
-            cmd.args(["-nic", "none", "-drive"]).arg(format!(
-                "file={},format={},if=virtio,snapshot=on",
-                image.display(),
-                image_format(image)?
-            ));
+            // A NIC on qemu's user network, restricted: DHCP gives the
+            // guest 10.0.2.15 (the address seeds for boot checks name) and
+            // nothing outside the guest can be reached.
+            cmd.args(["-nic", "user,model=virtio-net-pci,restrict=on", "-drive"])
+                .arg(format!(
+                    "file={},format={},if=virtio,snapshot=on",
+                    image.display(),
+                    image_format(image)?
+                ));
         }
         Medium::Cdrom(image) => {
             cmd.args(["-nic", "none", "-drive"]).arg(format!(
@@ -257,8 +266,9 @@ fn tail(log: &[u8]) -> String {
     lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
 }
 
-/// The marker the test first-boot unit prints, and `pig-build image check`
-/// waits for by default.
+/// The marker pig-install's first boot prints on the console when done
+/// (followed by ` status=ok|failed|noseed`), and `pig-build image check`
+/// waits for; the test unit of [`marker_embeds`] prints it too.
 pub const FIRSTBOOT_MARKER: &str = "PIG-FIRSTBOOT-COMPLETE";
 
 /// A unit that, once multi-user is reached (after the root has grown),

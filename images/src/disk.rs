@@ -36,6 +36,9 @@ pub enum Embed {
     },
     /// A symbolic link at `path` pointing to `target`.
     Symlink { path: String, target: String },
+    /// A copy of the host directory `source` (its content, recursively,
+    /// modes kept, owned by root) at `path`.
+    Tree { path: String, source: PathBuf },
 }
 
 impl Embed {
@@ -56,6 +59,14 @@ impl Embed {
         }
     }
 
+    /// The directory `source` copied to `path`.
+    pub fn tree(path: &str, source: &Path) -> Embed {
+        Embed::Tree {
+            path: path.to_string(),
+            source: source.to_path_buf(),
+        }
+    }
+
     /// A systemd unit installed under `/etc/systemd/system` and enabled for
     /// `wanted_by` (e.g. `multi-user.target`).
     pub fn enabled_unit(name: &str, text: &str, wanted_by: &str) -> Vec<Embed> {
@@ -72,7 +83,9 @@ impl Embed {
     /// The path inside the image.
     pub fn path(&self) -> &str {
         match self {
-            Embed::File { path, .. } | Embed::Symlink { path, .. } => path,
+            Embed::File { path, .. } | Embed::Symlink { path, .. } | Embed::Tree { path, .. } => {
+                path
+            }
         }
     }
 }

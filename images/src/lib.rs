@@ -9,9 +9,11 @@
 //! qemu (SeaBIOS or OVMF) and waits for a marker on the serial console.
 //! [`live`] makes a live-boot system (kernel, initrd, squashfs root) that
 //! [`iso`] packs into a hybrid ISO with a seed area ([`seed_area`], found
-//! through [`iso9660`]) and [`pxe`] lays out for network boot.
+//! through [`iso9660`]) and [`pxe`] lays out for network boot; [`bundle`]
+//! makes a pig bundle the only package source of a node image.
 
 pub mod boot;
+pub mod bundle;
 pub mod disk;
 pub mod error;
 pub mod esp;

@@ -17,6 +17,7 @@ use crate::roles::{self, RoleInputError};
 use crate::seed::identity::{self, local_addresses, local_hostname};
 use crate::seed::init::{self, Template};
 use crate::seed::{Finding, Host, LoadOptions, Role, Seed, SeedError, Status, check_requirements};
+use crate::seed_source::{self, FoundSeed, Origin, SystemProbe};
 
 /// A first boot that failed; its banner is already printed. It carries
 /// no cause, so its exit status is 1 even for a bad seed.
@@ -497,10 +498,66 @@ fn now() -> String {
 
 /// `firstboot`: apply the seed unless this seed was applied (or failed)
 /// before; record the outcome; on failure, a banner on the console.
+///
+/// The seed is found by [`seed_source::locate`]; one from a volume or the
+/// kernel command line is validated, then installed as `args.seed`. Every
+/// run ends with [`fb::marker_line`] on the console.
 pub fn firstboot(args: &FirstbootArgs) -> Result<()> {
     if args.print_unit {
         print!("{}", fb::UNIT);
         return Ok(());
+    }
+    let outcome = firstboot_run(args);
+    let status = match &outcome {
+        Ok(true) => Some(Outcome::Ok),
+        Ok(false) => None,
+        Err(_) => Some(Outcome::Failed),
+    };
+    show_marker(&fb::marker_line(status));
+    outcome.map(|_| ())
+}
+
+/// Fail the first boot before any apply: banner, no result record.
+fn refuse_seed(message: String) -> anyhow::Error {
+    show_banner(&fb::banner(&message, Path::new(fb::RESULT_PATH), true));
+    FirstbootFailed(message).into()
+}
+
+/// Install a seed found outside the root (a volume, a URL) as `dest`
+/// once it parses and type-checks as a seed.
+fn install_found_seed(found: &FoundSeed, dest: &Path) -> Result<()> {
+    let origin = found.origin.to_string();
+    let text = std::str::from_utf8(&found.bytes)
+        .map_err(|_| refuse_seed(format!("{origin}: the seed is not UTF-8 text")))?;
+    if let Err(e) = Seed::from_str(text, &origin) {
+        return Err(refuse_seed(format!("{e}")));
+    }
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    pig_repo::atomic::write_file_mode(dest, &found.bytes, 0o600)
+        .with_context(|| format!("installing the seed from {origin} as {}", dest.display()))?;
+    journal::info(&format!(
+        "first boot: installed the seed from {origin} as {}",
+        dest.display()
+    ));
+    Ok(())
+}
+
+/// The first boot proper: `Ok(false)` when no source had a seed.
+fn firstboot_run(args: &FirstbootArgs) -> Result<bool> {
+    let found = seed_source::locate(&SystemProbe::new(&args.seed))
+        .map_err(|e| refuse_seed(e.to_string()))?;
+    let Some(found) = found else {
+        journal::info(&format!(
+            "first boot: no seed ({}, a PIGSEED or CIDATA volume, or pig.seed= on the kernel \
+             command line); nothing to do",
+            args.seed.display()
+        ));
+        return Ok(false);
+    };
+    if !matches!(found.origin, Origin::Embedded(_)) {
+        install_found_seed(&found, &args.seed)?;
     }
     let result_path = Path::new(fb::RESULT_PATH);
     let seed_bytes =
@@ -515,7 +572,7 @@ pub fn firstboot(args: &FirstbootArgs) -> Result<()> {
                 args.seed.display(),
                 stamp.applied_at
             ));
-            return Ok(());
+            return Ok(true);
         }
         Decision::FailedBefore => {
             let error = last.and_then(|r| r.error).unwrap_or_default();
@@ -570,13 +627,26 @@ pub fn firstboot(args: &FirstbootArgs) -> Result<()> {
                 result.changes.len(),
                 result_path.display()
             ));
-            Ok(())
+            Ok(true)
         }
         Some(error) => {
             journal::send(3, &format!("first boot failed: {error}"));
             show_banner(&fb::banner(&error, result_path, true));
             Err(FirstbootFailed(error).into())
         }
+    }
+}
+
+/// Write the first-boot marker line to the console (directly: image checks
+/// wait for it there) and to the journal; on stderr too when run by hand.
+fn show_marker(line: &str) {
+    use std::io::Write as _;
+    if !journal::stderr_is_journal() {
+        eprintln!("{line}");
+    }
+    journal::send(6, line);
+    if let Ok(mut console) = std::fs::OpenOptions::new().write(true).open("/dev/console") {
+        let _ = writeln!(console, "{line}");
     }
 }
 

@@ -68,7 +68,7 @@ fn postgres_loads_the_rules_and_enforces_them() {
     }
 
     // The singleton seed with one business rule added.
-    let text = init::render(Template::Singleton, &["10.77.0.1".parse().unwrap()]).unwrap();
+    let text = init::render(Template::Singleton, &["10.77.0.1".parse().unwrap()], None).unwrap();
     let text = text.replacen(
         "        pg_cluster: pg-meta\n",
         "        pg_cluster: pg-meta\n        pg_hba_rules:\n          \

@@ -14,7 +14,7 @@ const IPS: [&str; 3] = ["10.1.0.1", "10.1.0.2", "10.1.0.3"];
 
 fn seed(template: Template, hosts: &[&str], extra_vars: &str) -> Seed {
     let ips: Vec<IpAddr> = hosts.iter().map(|h| h.parse().unwrap()).collect();
-    let text = init::render(template, &ips).unwrap().replacen(
+    let text = init::render(template, &ips, None).unwrap().replacen(
         "\n  vars:\n",
         &format!("\n  vars:\n    pg_version: 15\n{extra_vars}"),
         1,
