@@ -1,5 +1,5 @@
-//! Acceptance tests of `pig-build image`: a node image made from a d12
-//! bundle (modules base and node) alone, with a seed that gives the qemu
+//! Acceptance tests of `pig-build image`: a node image made from the
+//! shared d12 test bundle (`pig_tests::testbundle`) alone, with a seed that gives the qemu
 //! guest (10.0.2.15 on qemu's user network) the `node` role, booted under
 //! qemu (TCG) with SeaBIOS and with OVMF until pig-install's first boot
 //! prints `PIG-FIRSTBOOT-COMPLETE status=ok`; two builds compared byte for
@@ -92,75 +92,10 @@ fn sha256(path: &Path) -> String {
     hex::encode(h.finalize())
 }
 
-/// A d12 bundle of the base and node modules, made by this pig-build and
-/// the stripped pig-install beside it, cached by their digests and the
-/// recipe's.
-fn d12_bundle(dir: &Path) -> PathBuf {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let recipe = workspace.join("recipes/d12.yml");
-    let installer = Path::new(PIG_BUILD).with_file_name("pig-install");
-    if !installer.exists() {
-        run(Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "pig-install", "--manifest-path"])
-            .arg(workspace.join("Cargo.toml")));
-    }
-    // Debug info would make the .deb ten times larger.
-    let stripped = dir.join("pig-install");
-    run(Command::new("strip")
-        .arg("-o")
-        .arg(&stripped)
-        .arg(&installer));
-    let mut key = Sha256::new();
-    for input in [&recipe, Path::new(PIG_BUILD), &stripped] {
-        key.update(sha256(input));
-    }
-    let key = hex::encode(key.finalize());
-    let cache = PathBuf::from("/var/tmp/pig-image-test-bundles").join(&key[..16]);
-    let find = |d: &Path| {
-        std::fs::read_dir(d).ok().and_then(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .find(|p| p.extension().is_some_and(|x| x == "tgz"))
-        })
-    };
-    if let Some(tgz) = find(&cache) {
-        return tgz;
-    }
-    let part = cache.with_extension(format!("part-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&part);
-    let started = Instant::now();
-    let out = run(Command::new(PIG_BUILD)
-        .args([
-            "bundle",
-            "--allow-missing",
-            "--modules",
-            "base,node",
-            "--recipe",
-        ])
-        .arg(&recipe)
-        .arg("--out")
-        .arg(&part)
-        .arg("--lock")
-        .arg(part.join("d12.lock"))
-        .arg("--pig-install")
-        .arg(&stripped)
-        .env("SOURCE_DATE_EPOCH", EPOCH));
-    eprintln!(
-        "bundle built in {:.1} s: {}",
-        started.elapsed().as_secs_f64(),
-        String::from_utf8_lossy(&out.stdout).trim()
-    );
-    if std::fs::rename(&part, &cache).is_err() {
-        let _ = std::fs::remove_dir_all(&part);
-    }
-    find(&cache).expect("a bundle after pig-build bundle")
-}
-
 /// A seed from `pig-install seed init` for the guest's address, reduced
 /// to the `node` role (the bundle holds no PostgreSQL, etcd or infra).
 fn node_seed(dir: &Path) -> PathBuf {
-    let installer = dir.join("pig-install");
+    let installer = pig_tests::testbundle::workspace_bin("pig-install").unwrap();
     let full = dir.join("seed-singleton.yml");
     let _ = std::fs::remove_file(&full);
     run(Command::new(&installer)
@@ -182,11 +117,9 @@ fn node_seed(dir: &Path) -> PathBuf {
         &text[..start],
         &text[end..]
     );
-    // The oltp tuning profile makes `systemctl restart systemd-sysctl`
-    // fail on a real kernel (it passes in containers, where the unit skips
-    // itself), which fails the node role: tune nothing until that is fixed.
-    let seed_text = seed_text.replace("    node_tune: oltp\n", "    node_tune: none\n");
-    assert!(seed_text.contains("node_tune: none"), "{seed_text}");
+    // The oltp profile's sysctl settings are applied by a real kernel here
+    // (containers skip systemd-sysctl): keep it.
+    assert!(seed_text.contains("node_tune: oltp"), "{seed_text}");
     let seed = dir.join("seed.yml");
     std::fs::write(&seed, seed_text).unwrap();
     let identify = run(Command::new(&installer)
@@ -236,7 +169,8 @@ fn fixture() -> Option<&'static Fixture> {
             let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pig-build-image-raw");
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
-            let bundle = d12_bundle(&dir);
+            let bundle = pig_tests::testbundle::d12(&pig_tests::testbundle::MODULES)
+                .unwrap_or_else(|e| panic!("no bundle for the image: {e}"));
             let seed = node_seed(&dir);
             let raw = dir.join("a.raw");
             let raw_summary = build(&bundle, &seed, "raw", &raw);
