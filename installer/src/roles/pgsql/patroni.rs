@@ -324,6 +324,49 @@ pub fn resources(
         ]),
         timeout_secs: 300,
     });
+    // `bootstrap.dcs` counts only when the cluster is made: a changed
+    // `pg_rto` or `pg_rpo` reaches a running cluster through the DCS.
+    let failover = tune::cluster_failover(ctx)?;
+    // Members applying at once race on the DCS key: patronictl refuses
+    // a concurrent change, so a few tries.
+    let mut argv = Resource::argv(&[
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5; do \"$@\" && exit 0; sleep 1; done; exit 1",
+        "sh",
+        "patronictl",
+        "-c",
+        CONFIG,
+        "edit-config",
+        "--force",
+        "--quiet",
+    ]);
+    for (key, value) in [
+        ("ttl", failover.rto.ttl.to_string()),
+        ("loop_wait", failover.rto.loop_wait.to_string()),
+        ("retry_timeout", failover.rto.retry_timeout.to_string()),
+        (
+            "primary_start_timeout",
+            failover.rto.primary_start_timeout.to_string(),
+        ),
+        (
+            "maximum_lag_on_failover",
+            failover.maximum_lag_on_failover.to_string(),
+        ),
+        ("synchronous_mode", failover.synchronous_mode.to_string()),
+        (
+            "synchronous_mode_strict",
+            failover.synchronous_mode_strict.to_string(),
+        ),
+    ] {
+        argv.push("-s".into());
+        argv.push(format!("{key}={value}"));
+    }
+    out.push(Resource::Command {
+        name: "patroni-dcs-failover-settings".into(),
+        argv,
+        guard: Guard::OnChange(vec![PathBuf::from(CONFIG)]),
+    });
     out.push(Resource::HealthCheck {
         name: "postgres-accepts-connections".into(),
         argv: super::psql(member, &["-Atc", "SELECT 1"]),
