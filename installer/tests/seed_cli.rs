@@ -32,6 +32,17 @@ fn init(dir: &Path, name: &str, extra: &[&str]) -> std::path::PathBuf {
     out
 }
 
+/// `seed check SEED --packages LIST`.
+fn check_against(seed: &Path, packages: &Path) -> Output {
+    pig(&[
+        "seed",
+        "check",
+        seed.to_str().unwrap(),
+        "--packages",
+        packages.to_str().unwrap(),
+    ])
+}
+
 #[test]
 fn init_then_check_round_trips_for_both_templates() {
     let dir = tempfile::tempdir().unwrap();
@@ -213,13 +224,7 @@ fn check_exit_codes_and_packages() {
         "postgresql-15\npatroni\npgbouncer\npgbackrest\nhaproxy\netcd-server\n",
     )
     .unwrap();
-    let o = pig(&[
-        "seed",
-        "check",
-        seed.to_str().unwrap(),
-        "--packages",
-        packages.to_str().unwrap(),
-    ]);
+    let o = check_against(&seed, &packages);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
         text(&o)
@@ -229,13 +234,7 @@ fn check_exit_codes_and_packages() {
     );
     // seed init's own default is the version the package list has.
     let seed = init(dir.path(), "debian.yml", &[]);
-    let o = pig(&[
-        "seed",
-        "check",
-        seed.to_str().unwrap(),
-        "--packages",
-        packages.to_str().unwrap(),
-    ]);
+    let o = check_against(&seed, &packages);
     assert!(
         text(&o).contains("ok      pg_version 15: present"),
         "{}",
