@@ -152,6 +152,10 @@ pub struct InitArgs {
     /// `pig-install --bundle` then refuses any other bundle or a damaged copy.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+    /// PostgreSQL major version (`pg_version`) [default: the highest
+    /// postgresql-N in --bundle's manifest, else 15, Debian 12's].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(10..))]
+    pub pg_version: Option<u32>,
     /// Where to write the seed.
     #[arg(long, short, value_name = "FILE", default_value = "seed.yml")]
     pub out: PathBuf,

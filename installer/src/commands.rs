@@ -13,6 +13,7 @@ use crate::engine::state::{STAMP_PATH, sha256_file, sha256_hex};
 use crate::engine::{self, ApplyReport, LocalSystem, Plan, Stamp, System, journal};
 use crate::firstboot::{self as fb, Decision, FirstbootResult, Outcome};
 use crate::roles::pgsql::backup::{self, PitrStep, PitrTarget, StepKind};
+use crate::roles::pgsql::tune::NodeSpec;
 use crate::roles::{self, RoleInputError};
 use crate::seed::identity::{self, local_addresses, local_hostname};
 use crate::seed::init::{self, Template};
@@ -69,7 +70,15 @@ pub fn seed_init(args: &InitArgs) -> Result<()> {
         Some(path) => Some(format!("sha256:{}", sha256_file(path)?)),
         None => None,
     };
-    let text = init::render(template, &hosts, bundle.as_deref()).map_err(BadArguments)?;
+    let pg_version = match (args.pg_version, &args.bundle) {
+        (Some(v), _) => v,
+        (None, Some(path)) => init::bundle_pg_version(path)
+            .map_err(BadArguments)?
+            .unwrap_or(init::DEFAULT_PG_VERSION),
+        (None, None) => init::DEFAULT_PG_VERSION,
+    };
+    let text =
+        init::render(template, &hosts, bundle.as_deref(), pg_version).map_err(BadArguments)?;
     // Prove the new seed reads back before writing it anywhere.
     Seed::from_str(&text, &args.out.display().to_string())
         .context("the generated seed does not check (a pig-install defect)")?;
@@ -379,9 +388,51 @@ fn make_plan(args: &NodeArgs, target: &Target, system: &LocalSystem) -> Result<P
         host: &target.host,
         bundle: args.bundle.as_deref(),
         local_repo: Path::new("/www/pigsty").is_dir(),
+        machine: if target.roles.contains(&Role::Pgsql) {
+            let fs_main = target.host.vars.str("pg_fs_main").unwrap_or_default();
+            Some(machine_size(Path::new(&fs_main))?)
+        } else {
+            None
+        },
     };
     let resources = roles::resources(&ctx, &target.roles)?;
     engine::plan(system, &resources)
+}
+
+/// This machine's memory (`MemTotal`), online CPUs and the size of the
+/// filesystem that holds `fs_main` (or its nearest existing ancestor: the
+/// role makes it), which PostgreSQL's sizing reads.
+fn machine_size(fs_main: &Path) -> Result<NodeSpec> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").context("reading /proc/meminfo")?;
+    let mem_kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .and_then(|n| n.trim().parse().ok())
+        .context("/proc/meminfo: no MemTotal line in kB")?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let dir = fs_main
+        .ancestors()
+        .find(|p| p.is_dir())
+        .unwrap_or(Path::new("/"));
+    // POSIX df: a header, then `fs 1024-blocks used available capacity mount`.
+    let out = std::process::Command::new("df")
+        .args(["-P", "-k", "--"])
+        .arg(dir)
+        .output()
+        .context("running df")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let disk_kib: u64 = text
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("df -P -k {}: no size in its output {text:?}", dir.display()))?;
+    Ok(NodeSpec {
+        mem_bytes: mem_kib * 1024,
+        cpus: u32::try_from(cpus).unwrap_or(u32::MAX),
+        disk_bytes: disk_kib * 1024,
+    })
 }
 
 /// `plan`: the changes `apply` would make.
@@ -692,6 +743,7 @@ pub fn pitr(args: &PitrArgs) -> Result<()> {
         host: &host,
         bundle: None,
         local_repo: false,
+        machine: None,
     };
     let cluster = backup::pitr_cluster(&ctx)?;
     let steps = backup::pitr_steps(&cluster, &target);
