@@ -4,7 +4,9 @@
 //! Steps: resolve (or read the lock), fetch every package into the shared
 //! cache with its sha256 checked, link them into a staging tree, index and
 //! sign it as a flat repository, write `MANIFEST.json`, `SHA256SUMS` and
-//! `repo_complete` (last), then pack the tree deterministically. The
+//! `repo_complete` (last), then pack the tree deterministically. A `deb`
+//! recipe makes a flat APT repository (`Packages`, `InRelease`), an `rpm`
+//! recipe a dnf one (`repodata/`, `repomd.xml.asc`); the rest is shared. The
 //! staging tree lives beside the output and the tarball is renamed into
 //! place only when complete, so an interrupted build leaves no bundle.
 
@@ -25,7 +27,6 @@ use crate::cmdline::BundleArgs;
 use crate::fetch::FetchItem;
 use crate::lock::Lock;
 use crate::pack::pack_dir;
-use crate::recipe::PackageKind;
 use crate::repo_index::{IndexOptions, index_dir, load_or_generate_key, source_date_epoch};
 use crate::self_package;
 
@@ -79,13 +80,7 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
     let date = source_date_epoch()?;
     let ctx = RecipeContext::open(&args.recipe)?;
     let recipe = &ctx.recipe;
-    if recipe.kind != PackageKind::Deb {
-        bail!(
-            "{}: bundles of {} recipes are not supported yet; only deb",
-            ctx.recipe_path.display(),
-            recipe.kind
-        );
-    }
+    let kind = BundleKind::of(recipe.kind);
     let lock_path = args.lock.clone().unwrap_or_else(|| ctx.default_lock_path());
 
     // The lock pins the files; the modules and missing lists come from the
@@ -134,7 +129,8 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
                 ctx.recipe_path.display()
             )
         })?;
-        base_urls.insert(origin.to_string(), ctx.mirrors.expand(up.url_template())?);
+        let base = ctx.mirrors.expand(up.url_template())?;
+        base_urls.insert(origin.to_string(), base.trim_end_matches('/').to_string());
     }
     let mut items = Vec::with_capacity(lock.packages.len());
     let mut names = BTreeSet::new();
@@ -207,7 +203,7 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
         version: recipe.version.clone(),
         os: recipe.os.clone(),
         arch: recipe.arch.clone(),
-        kind: BundleKind::Deb,
+        kind,
         source_date_epoch: date,
         key_fingerprint: key.fingerprint(),
         public_key: PUBLIC_KEY.to_string(),
@@ -228,7 +224,7 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
             .chain(std::iter::once(Ok(ManifestPackage {
                 name: self_package::PACKAGE.to_string(),
                 version: format!("{}-1", env!("CARGO_PKG_VERSION")),
-                arch: crate::upstream::deb_arch(&recipe.arch).to_string(),
+                arch: own_package_arch(kind, &recipe.arch).to_string(),
                 filename: own.clone(),
                 size: own_size,
                 sha256: own_sha256,
@@ -256,6 +252,16 @@ pub fn build_bundle(args: &BundleArgs) -> Result<BundleSummary> {
         public_key,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The architecture `pig-install`'s own package carries: Debian's name
+/// (`amd64`) in a .deb, the recipe's (`x86_64`) in an .rpm, as
+/// `self_package` writes them.
+fn own_package_arch(kind: BundleKind, arch: &str) -> &str {
+    match kind {
+        BundleKind::Deb => crate::upstream::deb_arch(arch),
+        BundleKind::Rpm => arch,
+    }
 }
 
 /// The flat file name of a pool path (`pool/main/p/pkg/pkg_1_all.deb`).

@@ -15,6 +15,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::recipe::PackageKind;
+
 /// The directory every entry of the tarball lives under, the repository
 /// root that Pigsty extracts under `/www`.
 pub const TOP_DIR: &str = "pigsty";
@@ -36,6 +38,7 @@ pub const RELEASE_GPG: &str = "Release.gpg";
 /// RPM repository metadata directory and the detached signature of its
 /// `repomd.xml`.
 pub const REPODATA: &str = "repodata";
+pub const REPOMD: &str = "repodata/repomd.xml";
 pub const REPOMD_ASC: &str = "repodata/repomd.xml.asc";
 /// The [`Manifest::format`] this version of pig writes and reads.
 pub const MANIFEST_FORMAT: u32 = 1;
@@ -44,6 +47,9 @@ pub const MANIFEST_FORMAT: u32 = 1;
 pub const COMMON_FILES: [&str; 4] = [MANIFEST, SHA256SUMS, REPO_COMPLETE, PUBLIC_KEY];
 /// The APT index files a `deb` bundle holds.
 pub const DEB_INDEX_FILES: [&str; 5] = [PACKAGES, PACKAGES_GZ, RELEASE, INRELEASE, RELEASE_GPG];
+/// The signed index files an `rpm` bundle holds; `repomd.xml` names the
+/// rest of `repodata/` with their checksums.
+pub const RPM_INDEX_FILES: [&str; 2] = [REPOMD, REPOMD_ASC];
 
 /// `pigsty-pkg-<version>.<os>.<arch>.tgz`, the name Pigsty's tooling expects.
 pub fn bundle_file_name(version: &str, os: &str, arch: &str) -> String {
@@ -58,6 +64,32 @@ pub enum BundleKind {
     Deb,
     /// A yum/dnf repository: `*.rpm` and `repodata/`.
     Rpm,
+}
+
+impl BundleKind {
+    /// The package format of a recipe's bundle.
+    pub fn of(kind: PackageKind) -> BundleKind {
+        match kind {
+            PackageKind::Deb => BundleKind::Deb,
+            PackageKind::Rpm => BundleKind::Rpm,
+        }
+    }
+
+    /// The file name extension of the bundle's packages.
+    pub fn package_extension(self) -> &'static str {
+        match self {
+            BundleKind::Deb => ".deb",
+            BundleKind::Rpm => ".rpm",
+        }
+    }
+
+    /// The index files besides [`COMMON_FILES`] a bundle of this kind holds.
+    pub fn index_files(self) -> &'static [&'static str] {
+        match self {
+            BundleKind::Deb => &DEB_INDEX_FILES,
+            BundleKind::Rpm => &RPM_INDEX_FILES,
+        }
+    }
 }
 
 /// `pigsty/MANIFEST.json`: what the bundle is and what it must contain.

@@ -1,4 +1,5 @@
-//! pig-build: recipes, closure, fetch, locks, repositories and bundles.
+//! pig-build: recipes, closure, fetch, locks, repositories, bundles and
+//! node images.
 
 pub mod bundle;
 pub mod bundle_layout;
@@ -6,6 +7,7 @@ pub mod cache;
 pub mod closure;
 pub mod cmdline;
 pub mod fetch;
+pub mod image;
 pub mod lock;
 pub mod mirror;
 pub mod pack;

@@ -10,6 +10,7 @@ fn main() -> ExitCode {
         Command::Bundle(args) => pig_build::bundle::run(&args),
         Command::Verify(args) => pig_build::verify::run(&args),
         Command::Diff(args) => pig_build::lock::run_diff(&args),
+        Command::Image(args) => pig_build::image::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,7 +3,8 @@
 //! Five steps, in order: extract safely, check the layout, check the
 //! signatures, check every hash, and (unless told not to) prove closure by
 //! installing each module's packages from the bundle alone into a fresh
-//! root with `mmdebstrap`, inside a network namespace with no route.
+//! root, inside a network namespace with no route: with `mmdebstrap` for
+//! an APT bundle, with `dnf --installroot` for an RPM one.
 //!
 //! A bundle that cannot be read or extracted safely is an error. Anything
 //! wrong with what it holds becomes a problem in the [`VerifyReport`],
@@ -23,17 +24,20 @@ use anyhow::{Context, Result, bail};
 use flate2::read::MultiGzDecoder;
 use pig_repo::deb::packages::{PackageEntry, PackagesReader};
 use pig_repo::deb::release::Release;
+use pig_repo::resolve::evr_string;
+use pig_repo::rpm::repodata::RepodataReader;
 use pig_repo::signing::Keyring;
 use rayon::prelude::*;
 use serde::Serialize;
 use tar::EntryType;
 
 use crate::bundle_layout::{
-    self, BundleKind, COMMON_FILES, DEB_INDEX_FILES, INRELEASE, Manifest, PACKAGES, RELEASE,
-    RELEASE_GPG, REPO_COMPLETE, TOP_DIR,
+    self, BundleKind, COMMON_FILES, INRELEASE, Manifest, PACKAGES, RELEASE, RELEASE_GPG,
+    REPO_COMPLETE, REPODATA, REPOMD, REPOMD_ASC, TOP_DIR,
 };
 
-/// Lines of mmdebstrap's output kept in the report when an install fails.
+/// Lines of mmdebstrap's or dnf's output kept in the report when an
+/// install fails.
 const LOG_TAIL_LINES: usize = 25;
 
 /// What `verify_bundle` checks beyond signatures and hashes.
@@ -44,8 +48,8 @@ pub struct VerifyOptions {
     pub key: Option<PathBuf>,
     /// Prove closure by installing every module into a fresh root.
     pub install: bool,
-    /// Install all modules' packages in one mmdebstrap run rather than one
-    /// run per module: faster, but does not tell which module is broken.
+    /// Install all modules' packages in one run rather than one run per
+    /// module: faster, but does not tell which module is broken.
     pub all_at_once: bool,
 }
 
@@ -88,17 +92,18 @@ pub struct ModuleInstall {
     pub packages: Vec<String>,
     pub ok: bool,
     pub seconds: f64,
-    /// The end of mmdebstrap's output when the install failed: apt's
-    /// account of what could not be installed.
+    /// The end of mmdebstrap's (or dnf's) output when the install failed:
+    /// the package manager's account of what could not be installed.
     pub log_tail: Vec<String>,
 }
 
 /// Sizes of what was checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VerifyCounts {
-    /// Stanzas in `Packages`.
+    /// Packages the index lists (`Packages` stanzas or `primary.xml`
+    /// packages).
     pub packages: usize,
-    /// Package files hashed against `Packages`.
+    /// Package files hashed against the index.
     pub package_files: usize,
     /// Bytes of package files hashed.
     pub package_bytes: u64,
@@ -213,7 +218,7 @@ impl fmt::Display for VerifyReport {
             writeln!(f, "problem: {p}")?;
         }
         for m in self.modules.iter().filter(|m| !m.ok) {
-            writeln!(f, "mmdebstrap output for module {} (end):", m.module)?;
+            writeln!(f, "installer output for module {} (end):", m.module)?;
             for line in &m.log_tail {
                 writeln!(f, "    {line}")?;
             }
@@ -297,16 +302,20 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> Result<VerifyReport
         None => format!("{TOP_DIR}/{}", manifest.public_key),
     };
     let signed = check_signatures(&repo, &manifest, &key_path, &key_name, opts.key.is_some());
-    let release_text = match signed {
+    let signed_files = match manifest.kind {
+        BundleKind::Deb => format!("{INRELEASE} and {RELEASE_GPG}"),
+        BundleKind::Rpm => format!("{REPOMD} ({REPOMD_ASC})"),
+    };
+    let signed_index = match signed {
         Ok(s) => {
             report.key_fingerprint = Some(s.fingerprint.clone());
             report.record(
                 "signature",
                 step,
-                format!("{INRELEASE} and {RELEASE_GPG} signed by {}", s.fingerprint),
+                format!("{signed_files} signed by {}", s.fingerprint),
                 vec![],
             );
-            Some(s.release)
+            Some(s.index)
         }
         Err(problems) => {
             report.record(
@@ -323,7 +332,7 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> Result<VerifyReport
     let problems = check_hashes(
         &repo,
         &manifest,
-        release_text.as_deref(),
+        signed_index.as_deref(),
         &mut report.counts,
     );
     let detail = format!(
@@ -338,24 +347,42 @@ pub fn verify_bundle(bundle: &Path, opts: &VerifyOptions) -> Result<VerifyReport
         report.skip("closure", "earlier checks failed");
     } else {
         let step = Instant::now();
-        let release = release_text.as_deref().unwrap_or_default();
-        match check_closure(work.path(), &repo, &key_path, release, &manifest, opts) {
-            Ok((suite, modules)) => {
+        let release = signed_index.as_deref().unwrap_or_default();
+        let closure = match manifest.kind {
+            BundleKind::Deb => {
+                check_closure(work.path(), &repo, &key_path, release, &manifest, opts).map(
+                    |(suite, modules)| {
+                        let detail = format!(
+                            "{} mmdebstrap run(s) with no network, suite {suite}",
+                            modules.len()
+                        );
+                        (detail, modules)
+                    },
+                )
+            }
+            BundleKind::Rpm => check_rpm_closure(work.path(), &repo, &key_path, &manifest, opts)
+                .map(|modules| {
+                    let detail =
+                        format!("{} dnf --installroot run(s) with no network", modules.len());
+                    (detail, modules)
+                }),
+        };
+        match closure {
+            Ok((detail, modules)) => {
                 let problems = modules
                     .iter()
                     .filter(|m| !m.ok)
                     .map(|m| {
+                        let why = match manifest.kind {
+                            BundleKind::Deb => apt_complaint(&m.log_tail),
+                            BundleKind::Rpm => dnf_complaint(&m.log_tail),
+                        };
                         format!(
-                            "module {}: its packages do not install from the bundle alone: {}",
-                            m.module,
-                            apt_complaint(&m.log_tail)
+                            "module {}: its packages do not install from the bundle alone: {why}",
+                            m.module
                         )
                     })
                     .collect();
-                let detail = format!(
-                    "{} mmdebstrap run(s) with no network, suite {suite}",
-                    modules.len()
-                );
                 report.modules = modules;
                 report.record("closure", step, detail, problems);
             }
@@ -489,9 +516,6 @@ fn normalise(path: &Path) -> Result<PathBuf> {
 /// Step 2: the files every bundle of its kind holds, and the manifest.
 fn check_layout(repo: &Path) -> Result<Manifest> {
     let manifest = Manifest::load(&repo.join(bundle_layout::MANIFEST))?;
-    if manifest.kind == BundleKind::Rpm {
-        bail!("verify of rpm bundles: not supported yet");
-    }
     if !repo.join(REPO_COMPLETE).is_file() {
         bail!("{TOP_DIR}/{REPO_COMPLETE}: missing, so the bundle was never completely written");
     }
@@ -509,7 +533,7 @@ fn check_layout(repo: &Path) -> Result<Manifest> {
     }
     let mut missing: Vec<String> = COMMON_FILES
         .iter()
-        .chain(DEB_INDEX_FILES.iter())
+        .chain(manifest.kind.index_files().iter())
         .copied()
         .chain(std::iter::once(manifest.public_key.as_str()))
         .filter(|name| !repo.join(name).is_file())
@@ -525,14 +549,14 @@ fn check_layout(repo: &Path) -> Result<Manifest> {
 
 /// The outcome of a good signature check.
 struct Signed {
-    /// The signed `Release` text, from `InRelease`.
-    release: String,
+    /// The signed index: the `Release` text from `InRelease`, or
+    /// `repomd.xml`.
+    index: String,
     fingerprint: String,
 }
 
-/// Step 3: `InRelease` and `Release.gpg` signed by the key at `key_path`,
-/// which (when it is the bundle's own) must be the manifest's key; the
-/// signed text equal to `Release`.
+/// Step 3: the repository's index signed by the key at `key_path`, which
+/// (when it is the bundle's own) must be the manifest's key.
 fn check_signatures(
     repo: &Path,
     manifest: &Manifest,
@@ -542,6 +566,28 @@ fn check_signatures(
 ) -> std::result::Result<Signed, Vec<String>> {
     let keyring = Keyring::load(key_path)
         .map_err(|e| vec![format!("{key_name}: not a usable OpenPGP key: {e}")])?;
+    let mut problems = check_key(&keyring, manifest, key_name, key_given);
+    let index = match manifest.kind {
+        BundleKind::Deb => check_release_signatures(repo, &keyring, &mut problems),
+        BundleKind::Rpm => check_repomd_signature(repo, &keyring, &mut problems),
+    };
+    match index {
+        Some(index) if problems.is_empty() => Ok(Signed {
+            index,
+            fingerprint: manifest.key_fingerprint.clone(),
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// The key holds the manifest's fingerprint, and only it when it is the
+/// bundle's own.
+fn check_key(
+    keyring: &Keyring,
+    manifest: &Manifest,
+    key_name: &str,
+    key_given: bool,
+) -> Vec<String> {
     let want = normalise_fingerprint(&manifest.key_fingerprint);
     let fingerprints = keyring.fingerprints();
     let mut problems = Vec::new();
@@ -562,6 +608,16 @@ fn check_signatures(
             fingerprints.len()
         ));
     }
+    problems
+}
+
+/// `InRelease` and `Release.gpg` signed by `keyring`, the signed text
+/// equal to `Release`; returns that text.
+fn check_release_signatures(
+    repo: &Path,
+    keyring: &Keyring,
+    problems: &mut Vec<String>,
+) -> Option<String> {
     let read =
         |name: &str| fs::read(repo.join(name)).with_context(|| format!("reading {TOP_DIR}/{name}"));
     let (inrelease, release, release_gpg) =
@@ -574,7 +630,7 @@ fn check_signatures(
                         .flatten()
                         .map(|e| format!("{e:#}")),
                 );
-                return Err(problems);
+                return None;
             }
         };
     let inrelease_input = format!("{TOP_DIR}/{INRELEASE}");
@@ -602,12 +658,40 @@ fn check_signatures(
             "{inrelease_input}: its signed text differs from {TOP_DIR}/{RELEASE}"
         ));
     }
-    match body {
-        Some(release) if problems.is_empty() => Ok(Signed {
-            release,
-            fingerprint: manifest.key_fingerprint.clone(),
-        }),
-        _ => Err(problems),
+    body
+}
+
+/// `repomd.xml.asc` a good signature of `repomd.xml` by `keyring`; returns
+/// the signed `repomd.xml`.
+fn check_repomd_signature(
+    repo: &Path,
+    keyring: &Keyring,
+    problems: &mut Vec<String>,
+) -> Option<String> {
+    let read =
+        |name: &str| fs::read(repo.join(name)).with_context(|| format!("reading {TOP_DIR}/{name}"));
+    let (repomd, signature) = match (read(REPOMD), read(REPOMD_ASC)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (a, b) => {
+            problems.extend(
+                [a.err(), b.err()]
+                    .into_iter()
+                    .flatten()
+                    .map(|e| format!("{e:#}")),
+            );
+            return None;
+        }
+    };
+    if let Err(e) = keyring.verify_detached(&repomd, &signature, &format!("{TOP_DIR}/{REPOMD}")) {
+        problems.push(format!("{e} (checked with {TOP_DIR}/{REPOMD_ASC})"));
+        return None;
+    }
+    match String::from_utf8(repomd) {
+        Ok(text) => Some(text),
+        Err(_) => {
+            problems.push(format!("{TOP_DIR}/{REPOMD}: not UTF-8 text"));
+            None
+        }
     }
 }
 
@@ -618,28 +702,90 @@ fn normalise_fingerprint(f: &str) -> String {
         .to_ascii_uppercase()
 }
 
-/// Step 4: indexes against `Release`, packages against `Packages` and
-/// the manifest, and `SHA256SUMS`. `signed_release` is the verified
-/// `Release` text; when the signature failed the unsigned `Release` is
-/// used, so the hash findings are still reported.
+/// One package as the repository's index lists it, whatever the format:
+/// a `Packages` stanza or a `primary.xml` package.
+struct IndexedPackage {
+    /// Where the index lists it, for messages (`pigsty/Packages line 12
+    /// (jq)`).
+    at: String,
+    name: String,
+    version: String,
+    arch: String,
+    /// Path relative to the repository root, when it is a plain relative
+    /// path.
+    file: Option<String>,
+    size: Option<u64>,
+    /// Digest type as the index names it (`sha256`) and lower-case hex.
+    checksum: Option<(String, String)>,
+}
+
+impl IndexedPackage {
+    /// The package's SHA-256, when the index gives one.
+    fn sha256(&self) -> Option<&str> {
+        match &self.checksum {
+            Some((kind, hex)) if kind == "sha256" => Some(hex),
+            _ => None,
+        }
+    }
+}
+
+/// Step 4: the index against its signed root (`Release` or
+/// `repomd.xml`), packages against the index and the manifest, and
+/// `SHA256SUMS`. `signed_index` is the verified `Release` text; when the
+/// signature failed the unsigned file is used, so the hash findings are
+/// still reported.
 fn check_hashes(
     repo: &Path,
     manifest: &Manifest,
-    signed_release: Option<&str>,
+    signed_index: Option<&str>,
     counts: &mut VerifyCounts,
 ) -> Vec<String> {
+    let (mut problems, input, packages) = match manifest.kind {
+        BundleKind::Deb => deb_index(repo, signed_index),
+        BundleKind::Rpm => rpm_index(repo),
+    };
+    counts.packages = packages.len();
+    problems.extend(check_package_files(repo, &packages, counts));
+    problems.extend(check_manifest_packages(manifest, &packages, &input));
+    problems.extend(check_unlisted_packages(
+        repo,
+        &packages,
+        manifest.kind.package_extension(),
+        &input,
+    ));
+    match bundle_layout::check_sha256sums(repo) {
+        Ok(n) => counts.sha256sums_files = n,
+        Err(e) => problems.push(format!("{e:#}")),
+    }
+    problems
+}
+
+/// `Packages` and `Packages.gz` against `Release`; the stanzas of
+/// `Packages`. Returns the problems, the name of the package index, and
+/// its packages.
+fn deb_index(
+    repo: &Path,
+    signed_release: Option<&str>,
+) -> (Vec<String>, String, Vec<IndexedPackage>) {
     let mut problems = Vec::new();
+    let packages_input = format!("{TOP_DIR}/{PACKAGES}");
     let release_input = format!("{TOP_DIR}/{RELEASE}");
     let release_text = match signed_release {
         Some(t) => t.to_string(),
         None => match fs::read_to_string(repo.join(RELEASE)) {
             Ok(t) => t,
-            Err(e) => return vec![format!("{release_input}: {e}")],
+            Err(e) => {
+                return (
+                    vec![format!("{release_input}: {e}")],
+                    packages_input,
+                    vec![],
+                );
+            }
         },
     };
     let release = match Release::parse(&release_text, &release_input) {
         Ok(r) => r,
-        Err(e) => return vec![e.to_string()],
+        Err(e) => return (vec![e.to_string()], packages_input, vec![]),
     };
     if !release.files.iter().any(|f| f.path == PACKAGES) {
         problems.push(format!("{release_input}: does not list {PACKAGES}"));
@@ -658,7 +804,6 @@ fn check_hashes(
         }
     }
 
-    let packages_input = format!("{TOP_DIR}/{PACKAGES}");
     let entries: Vec<PackageEntry> = match fs::read(repo.join(PACKAGES)) {
         Ok(bytes) => {
             match PackagesReader::new(bytes.as_slice(), &packages_input).collect::<Result<_, _>>() {
@@ -674,22 +819,99 @@ fn check_hashes(
             Vec::new()
         }
     };
-    counts.packages = entries.len();
-    problems.extend(check_package_files(repo, &entries, &packages_input, counts));
-    problems.extend(check_manifest_packages(manifest, &entries, &packages_input));
-    problems.extend(check_unlisted_debs(repo, &entries, &packages_input));
-
-    match bundle_layout::check_sha256sums(repo) {
-        Ok(n) => counts.sha256sums_files = n,
-        Err(e) => problems.push(format!("{e:#}")),
-    }
-    problems
+    let packages = entries
+        .iter()
+        .map(|e| IndexedPackage {
+            at: format!("{packages_input} line {} ({})", e.line(), e.name()),
+            name: e.name().to_string(),
+            version: e.version().to_string(),
+            arch: e.architecture().to_string(),
+            file: e.filename().and_then(plain_relative),
+            size: e.size(),
+            checksum: e
+                .sha256()
+                .map(|h| ("sha256".to_string(), h.to_ascii_lowercase())),
+        })
+        .collect();
+    (problems, packages_input, packages)
 }
 
-/// `Filename` of a stanza relative to the repository root, when it is a
-/// plain relative path.
-fn stanza_file(entry: &PackageEntry) -> Option<String> {
-    let name = entry.filename()?;
+/// Every file `repomd.xml` lists against its size and checksums (of the
+/// file and of its decompressed contents); the packages of `primary.xml`.
+/// Returns the problems, the name of the primary document, and its
+/// packages.
+fn rpm_index(repo: &Path) -> (Vec<String>, String, Vec<IndexedPackage>) {
+    let repomd_input = format!("{TOP_DIR}/{REPOMD}");
+    let reader = match RepodataReader::open(repo) {
+        Ok(r) => r,
+        Err(e) => return (vec![format!("{repomd_input}: {e}")], repomd_input, vec![]),
+    };
+    // The reader joins `location href`s to the repository: refuse any that
+    // would leave it before anything is opened.
+    let escaping: Vec<String> = reader
+        .repomd()
+        .records
+        .iter()
+        .filter(|r| plain_relative(&r.location_href).is_none())
+        .map(|r| {
+            format!(
+                "{repomd_input}: data[{}] location {:?} is not a plain relative path",
+                r.kind, r.location_href
+            )
+        })
+        .collect();
+    if !escaping.is_empty() {
+        return (escaping, repomd_input, vec![]);
+    }
+    let mut problems = Vec::new();
+    if let Err(e) = reader.verify_all() {
+        problems.push(format!(
+            "{TOP_DIR}/{REPODATA}/{e} (checked against {repomd_input})"
+        ));
+    }
+    let Some(primary) = reader.repomd().record("primary") else {
+        problems.push(format!("{repomd_input}: lists no primary data"));
+        return (problems, repomd_input, vec![]);
+    };
+    let primary_input = format!("{TOP_DIR}/{}", primary.location_href);
+    let packages = match reader
+        .packages()
+        .and_then(|iter| iter.collect::<pig_repo::Result<Vec<_>>>())
+    {
+        Ok(packages) => packages,
+        Err(e) => {
+            problems.push(format!("{primary_input}: {e}"));
+            Vec::new()
+        }
+    };
+    let packages = packages
+        .into_iter()
+        .map(|p| {
+            let version = evr_string(&p);
+            IndexedPackage {
+                at: format!("{primary_input} package {}-{version}.{}", p.name, p.arch),
+                file: match p.location_base {
+                    // A package elsewhere is not in the bundle.
+                    Some(_) => None,
+                    None => plain_relative(&p.location_href),
+                },
+                size: Some(p.size),
+                checksum: Some((
+                    p.checksum_type.to_ascii_lowercase(),
+                    p.checksum.to_ascii_lowercase(),
+                )),
+                name: p.name,
+                version,
+                arch: p.arch,
+            }
+        })
+        .collect();
+    (problems, primary_input, packages)
+}
+
+/// `name` without a leading `./`, when it is a plain relative path: no
+/// leading `/`, no empty, `.` or `..` components.
+fn plain_relative(name: &str) -> Option<String> {
     let name = name.strip_prefix("./").unwrap_or(name);
     let plain = !name.is_empty()
         && !name.starts_with('/')
@@ -699,40 +921,72 @@ fn stanza_file(entry: &PackageEntry) -> Option<String> {
     plain.then(|| name.to_string())
 }
 
-/// Every stanza's file present with its `Size` and `SHA256`, hashed in
-/// parallel.
+/// Size and lower-case hex digest of the file at `path` with the digest
+/// an index names; `None` for a digest pig does not compute. SHA-1 and
+/// MD5 are refused: a bundle's own index always says sha256.
+fn file_digest(path: &Path, kind: &str) -> Option<std::io::Result<(u64, String)>> {
+    fn stream<D: sha2::Digest>(path: &Path) -> std::io::Result<(u64, String)> {
+        let mut file = File::open(path)?;
+        let mut hasher = D::new();
+        let mut buf = vec![0u8; 1 << 16];
+        let mut size = 0u64;
+        loop {
+            let n = std::io::Read::read(&mut file, &mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        Ok((size, hex::encode(hasher.finalize())))
+    }
+    match kind {
+        "sha256" => Some(bundle_layout::sha256_file(path)),
+        "sha224" => Some(stream::<sha2::Sha224>(path)),
+        "sha384" => Some(stream::<sha2::Sha384>(path)),
+        "sha512" => Some(stream::<sha2::Sha512>(path)),
+        _ => None,
+    }
+}
+
+/// Every indexed package's file present with its size and checksum,
+/// hashed in parallel.
 fn check_package_files(
     repo: &Path,
-    entries: &[PackageEntry],
-    input: &str,
+    packages: &[IndexedPackage],
     counts: &mut VerifyCounts,
 ) -> Vec<String> {
-    let results: Vec<std::result::Result<u64, String>> = entries
+    let results: Vec<std::result::Result<u64, String>> = packages
         .par_iter()
-        .map(|entry| {
-            let at = format!("{input} line {} ({})", entry.line(), entry.name());
-            let file = stanza_file(entry)
-                .ok_or_else(|| format!("{at}: Filename missing or not a plain relative path"))?;
-            let (size, sha256) = match (entry.size(), entry.sha256()) {
-                (Some(s), Some(h)) => (s, h.to_ascii_lowercase()),
-                _ => return Err(format!("{at}: Size or SHA256 missing")),
+        .map(|p| {
+            let at = &p.at;
+            let file = p
+                .file
+                .as_ref()
+                .ok_or_else(|| format!("{at}: file name missing or not a plain relative path"))?;
+            let (size, (kind, want)) = match (p.size, &p.checksum) {
+                (Some(s), Some(c)) => (s, c),
+                _ => return Err(format!("{at}: size or checksum missing")),
             };
-            let path = repo.join(&file);
-            let (actual_size, actual) = bundle_layout::sha256_file(&path).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    format!("{TOP_DIR}/{file}: missing, but listed in {at}")
-                } else {
-                    format!("{TOP_DIR}/{file}: {e}")
-                }
-            })?;
+            let path = repo.join(file);
+            let (actual_size, actual) = file_digest(&path, kind)
+                .ok_or_else(|| format!("{at}: unsupported checksum type {kind:?}"))?
+                .map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        format!("{TOP_DIR}/{file}: missing, but listed in {at}")
+                    } else {
+                        format!("{TOP_DIR}/{file}: {e}")
+                    }
+                })?;
             if actual_size != size {
                 return Err(format!(
                     "{TOP_DIR}/{file}: size {actual_size} but {at} says {size}"
                 ));
             }
-            if actual != sha256 {
+            if actual != *want {
                 return Err(format!(
-                    "{TOP_DIR}/{file}: SHA256 {actual} but {at} says {sha256}"
+                    "{TOP_DIR}/{file}: {} {actual} but {at} says {want}",
+                    kind.to_ascii_uppercase()
                 ));
             }
             Ok(size)
@@ -751,17 +1005,17 @@ fn check_package_files(
     problems
 }
 
-/// Every manifest package in `Packages` with the same name, version, arch
-/// and hash, and every stanza in the manifest.
+/// Every manifest package in the index with the same name, version, arch
+/// and hash, and every indexed package in the manifest.
 fn check_manifest_packages(
     manifest: &Manifest,
-    entries: &[PackageEntry],
+    packages: &[IndexedPackage],
     input: &str,
 ) -> Vec<String> {
     let manifest_input = format!("{TOP_DIR}/{}", bundle_layout::MANIFEST);
-    let by_file: HashMap<String, &PackageEntry> = entries
+    let by_file: HashMap<&str, &IndexedPackage> = packages
         .iter()
-        .filter_map(|e| Some((stanza_file(e)?, e)))
+        .filter_map(|p| Some((p.file.as_deref()?, p)))
         .collect();
     let mut problems = Vec::new();
     let mut in_manifest = HashSet::new();
@@ -775,36 +1029,39 @@ fn check_manifest_packages(
             ));
             continue;
         };
-        let same = e.name() == p.name
-            && e.version() == p.version
-            && e.architecture() == p.arch
-            && e.size() == Some(p.size)
-            && e.sha256().map(str::to_ascii_lowercase) == Some(p.sha256.to_ascii_lowercase());
+        // An index with another digest is checked against the file itself
+        // (check_package_files), and SHA256SUMS covers the file's SHA-256.
+        let same_hash = e
+            .sha256()
+            .is_none_or(|h| h == p.sha256.to_ascii_lowercase());
+        let same = e.name == p.name
+            && e.version == p.version
+            && e.arch == p.arch
+            && e.size == Some(p.size)
+            && same_hash;
         if !same {
             problems.push(format!(
                 "{manifest_input}: package {} {} {} ({file}, {} bytes, sha256 {}) differs from \
-                 {input} line {}: {} {} {} ({} bytes, sha256 {})",
+                 {}: {} {} {} ({} bytes, sha256 {})",
                 p.name,
                 p.version,
                 p.arch,
                 p.size,
                 p.sha256,
-                e.line(),
-                e.name(),
-                e.version(),
-                e.architecture(),
-                e.size().map_or("?".to_string(), |s| s.to_string()),
+                e.at,
+                e.name,
+                e.version,
+                e.arch,
+                e.size.map_or("?".to_string(), |s| s.to_string()),
                 e.sha256().unwrap_or("?")
             ));
         }
     }
     for (file, e) in &by_file {
-        if !in_manifest.contains(file) {
+        if !in_manifest.contains(*file) {
             problems.push(format!(
-                "{input} line {}: {} {} ({file}) is not in {manifest_input}",
-                e.line(),
-                e.name(),
-                e.version()
+                "{}: {} {} ({file}) is not in {manifest_input}",
+                e.at, e.name, e.version
             ));
         }
     }
@@ -812,9 +1069,15 @@ fn check_manifest_packages(
     problems
 }
 
-/// No `.deb` in the tree that `Packages` does not list.
-fn check_unlisted_debs(repo: &Path, entries: &[PackageEntry], input: &str) -> Vec<String> {
-    let listed: HashSet<String> = entries.iter().filter_map(stanza_file).collect();
+/// No package file (`extension`: `.deb` or `.rpm`) in the tree that the
+/// index does not list.
+fn check_unlisted_packages(
+    repo: &Path,
+    packages: &[IndexedPackage],
+    extension: &str,
+    input: &str,
+) -> Vec<String> {
+    let listed: HashSet<&str> = packages.iter().filter_map(|p| p.file.as_deref()).collect();
     let mut problems = Vec::new();
     for entry in walkdir::WalkDir::new(repo).min_depth(1).sort_by_file_name() {
         let entry = match entry {
@@ -828,7 +1091,7 @@ fn check_unlisted_debs(repo: &Path, entries: &[PackageEntry], input: &str) -> Ve
             continue;
         };
         let rel = rel.to_string_lossy();
-        if rel.ends_with(".deb") && !listed.contains(rel.as_ref()) {
+        if rel.ends_with(extension) && !listed.contains(rel.as_ref()) {
             problems.push(format!("{TOP_DIR}/{rel}: not listed in {input}"));
         }
     }
@@ -948,16 +1211,8 @@ fn check_closure(
         repo.display()
     );
 
-    let runs: BTreeMap<String, Vec<String>> = if opts.all_at_once {
-        let mut all: Vec<String> = manifest.modules.values().flatten().cloned().collect();
-        all.sort();
-        all.dedup();
-        BTreeMap::from([("all".to_string(), all)])
-    } else {
-        manifest.modules.clone()
-    };
     let mut results = Vec::new();
-    for (i, (module, packages)) in runs.into_iter().enumerate() {
+    for (i, (module, packages)) in install_runs(manifest, opts).into_iter().enumerate() {
         let started = Instant::now();
         let target = work.join(format!("root-{i}"));
         let mut cmd = closure_command(&suite, &source, &keyring, &packages, &target);
@@ -966,30 +1221,161 @@ fn check_closure(
             .output()
             .with_context(|| format!("running {cmd:?}"))?;
         remove_root(&target)?;
-        let ok = out.status.success();
-        let log_tail = if ok {
-            Vec::new()
-        } else {
-            let text = format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let lines: Vec<&str> = text.lines().collect();
-            lines[lines.len().saturating_sub(LOG_TAIL_LINES)..]
-                .iter()
-                .map(|l| l.to_string())
-                .collect()
-        };
-        results.push(ModuleInstall {
-            module,
-            packages,
-            ok,
-            seconds: started.elapsed().as_secs_f64(),
-            log_tail,
-        });
+        results.push(module_install(module, packages, &out, started));
     }
     Ok((suite, results))
+}
+
+/// The command that installs `packages` with dnf into the new directory
+/// `root`, from the RPM repository at `repo` alone, checking its
+/// `repomd.xml` signature with the armored public key `key`.
+///
+/// It runs in new network and mount namespaces, so nothing can be fetched
+/// from anywhere but the `file://` repository. `reposdir=/dev/null` keeps
+/// the host's repositories out; dnf's cache goes to `cache`.
+/// `repo_gpgcheck=1` makes dnf refuse metadata whose signature does not
+/// verify, and that signed metadata pins every package by its checksum;
+/// `gpgcheck=0` because the packages themselves carry their upstreams'
+/// signatures (or, for pig-install, none), which are not the bundle's to
+/// vouch for. `module_hotfixes=1`: the bundle ships no modulemd documents,
+/// and without it EL's module filtering hides PGDG's packages.
+pub fn rpm_closure_command(
+    repo: &Path,
+    key: &Path,
+    packages: &[String],
+    root: &Path,
+    cache: &Path,
+) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--net",
+        "--mount",
+        "--propagation=private",
+        "--",
+        "dnf",
+        "-y",
+    ])
+    .arg(format!("--installroot={}", root.display()))
+    .arg("--releasever=9")
+    .arg("--noplugins")
+    .arg("--setopt=reposdir=/dev/null")
+    .arg(format!("--setopt=cachedir={}", cache.display()))
+    .arg("--setopt=install_weak_deps=False")
+    .arg("--setopt=tsflags=nodocs")
+    .arg(format!("--repofrompath=pigsty,file://{}", repo.display()))
+    .arg("--setopt=pigsty.gpgcheck=0")
+    .arg("--setopt=pigsty.repo_gpgcheck=1")
+    .arg(format!("--setopt=pigsty.gpgkey=file://{}", key.display()))
+    .arg("--setopt=pigsty.skip_if_unavailable=False")
+    .arg("--setopt=pigsty.module_hotfixes=1")
+    .arg("install")
+    .arg("--")
+    .args(packages);
+    cmd
+}
+
+/// Step 5 for an RPM bundle: install each module (or all at once) with
+/// dnf from the bundle alone.
+fn check_rpm_closure(
+    work: &Path,
+    repo: &Path,
+    key_path: &Path,
+    manifest: &Manifest,
+    opts: &VerifyOptions,
+) -> Result<Vec<ModuleInstall>> {
+    for tool in ["unshare", "dnf"] {
+        which(tool).with_context(|| {
+            format!("the install test needs {tool} (or turn the install test off)")
+        })?;
+    }
+    // A copy at a path of our own: the key may be the bundle's, or given.
+    let key = work.join("repo-key.asc");
+    fs::copy(key_path, &key)
+        .with_context(|| format!("copying {} to {}", key_path.display(), key.display()))?;
+    let mut results = Vec::new();
+    for (i, (module, packages)) in install_runs(manifest, opts).into_iter().enumerate() {
+        let started = Instant::now();
+        let root = work.join(format!("root-{i}"));
+        let cache = work.join(format!("dnf-cache-{i}"));
+        fs::create_dir(&root).with_context(|| format!("creating {}", root.display()))?;
+        let mut cmd = rpm_closure_command(repo, &key, &packages, &root, &cache);
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running {cmd:?}"))?;
+        remove_root(&root)?;
+        remove_root(&cache)?;
+        results.push(module_install(module, packages, &out, started));
+    }
+    Ok(results)
+}
+
+/// The runs the install test makes: one per module, or one of every
+/// module's packages.
+fn install_runs(manifest: &Manifest, opts: &VerifyOptions) -> BTreeMap<String, Vec<String>> {
+    if opts.all_at_once {
+        let mut all: Vec<String> = manifest.modules.values().flatten().cloned().collect();
+        all.sort();
+        all.dedup();
+        BTreeMap::from([("all".to_string(), all)])
+    } else {
+        manifest.modules.clone()
+    }
+}
+
+/// The outcome of one install run, with the end of its output when it
+/// failed.
+fn module_install(
+    module: String,
+    packages: Vec<String>,
+    out: &std::process::Output,
+    started: Instant,
+) -> ModuleInstall {
+    let ok = out.status.success();
+    let log_tail = if ok {
+        Vec::new()
+    } else {
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(LOG_TAIL_LINES)..]
+            .iter()
+            .map(|l| l.to_string())
+            .collect()
+    };
+    ModuleInstall {
+        module,
+        packages,
+        ok,
+        seconds: started.elapsed().as_secs_f64(),
+        log_tail,
+    }
+}
+
+/// dnf's reason for a failed install: its `Error:` and `Problem` lines and
+/// the unmet requirements under them, else the last line.
+fn dnf_complaint(tail: &[String]) -> String {
+    let reasons: Vec<&str> = tail
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| {
+            l.starts_with("Error:")
+                || l.starts_with("Problem")
+                || l.starts_with("- nothing provides")
+                || l.starts_with("- package")
+                || l.contains("No match for argument")
+                || l.contains("Failed to download metadata")
+                || l.contains("GPG")
+        })
+        .collect();
+    if reasons.is_empty() {
+        tail.last().cloned().unwrap_or_else(|| "dnf failed".into())
+    } else {
+        reasons.join("; ")
+    }
 }
 
 /// Removes a root mmdebstrap made, refusing while anything is still

@@ -714,7 +714,7 @@ fn unsafe_tar_entries_are_refused_before_anything_lands_outside() {
 }
 
 #[test]
-fn rpm_bundles_are_refused_as_not_supported_yet() {
+fn rpm_bundle_without_repodata_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let tree = dir.path().join(TOP_DIR);
     fs::create_dir(&tree).unwrap();
@@ -739,6 +739,14 @@ fn rpm_bundles_are_refused_as_not_supported_yet() {
     let bundle = dir.path().join("pigsty-pkg-v0.0.1.el9.x86_64.tgz");
     pig_build::pack::pack_dir(&tree, TOP_DIR, &bundle, 0).unwrap();
     let report = run_verify(&bundle, &VerifyOptions::default());
-    assert_problem(&report, &["verify of rpm bundles: not supported yet"]);
+    assert_problem(
+        &report,
+        &[
+            "missing from the bundle",
+            "pigsty/repodata/repomd.xml",
+            "pigsty/repodata/repomd.xml.asc",
+        ],
+    );
+    assert_eq!(status(&report, "layout"), CheckStatus::Failed);
     assert_eq!(status(&report, "closure"), CheckStatus::Skipped);
 }

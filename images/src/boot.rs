@@ -36,6 +36,47 @@ pub struct BootReport {
     pub log_tail: String,
 }
 
+/// What the machine boots from.
+#[derive(Debug, Clone, Copy)]
+pub enum Medium<'a> {
+    /// A raw or qcow2 disk on virtio.
+    Disk(&'a Path),
+    /// An ISO in an IDE CD-ROM drive.
+    Cdrom(&'a Path),
+    /// A raw image (an ISO written to a stick) as a USB mass-storage disk
+    /// on an XHCI controller.
+    UsbDisk(&'a Path),
+    /// The network: qemu's user-mode DHCP hands out `bootfile` from its
+    /// built-in TFTP server rooted at `tftp_root`, and the NIC's iPXE ROM
+    /// boots it. The guest reaches nothing else.
+    Network {
+        tftp_root: &'a Path,
+        bootfile: &'a str,
+    },
+}
+
+impl Medium<'_> {
+    /// Guest memory: a network boot holds the fetched root in RAM.
+    fn memory_mib(&self) -> u32 {
+        match self {
+            Medium::Network { .. } => 2048,
+            _ => 1024,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Medium::Disk(p) | Medium::Cdrom(p) | Medium::UsbDisk(p) => p.display().to_string(),
+            Medium::Network {
+                tftp_root,
+                bootfile,
+            } => {
+                format!("tftp://{}/{bootfile}", tftp_root.display())
+            }
+        }
+    }
+}
+
 /// Boot `image` (raw or qcow2, told apart by content) with `firmware` and
 /// wait up to `timeout` for a console line containing `marker`. qemu is
 /// killed either way.
@@ -45,12 +86,23 @@ pub fn boot_check(
     marker: &str,
     timeout: Duration,
 ) -> Result<BootReport> {
+    boot_medium(Medium::Disk(image), firmware, marker, timeout)
+}
+
+/// Boot from `medium` with `firmware` and wait up to `timeout` for a
+/// console line containing `marker`. qemu is killed either way.
+pub fn boot_medium(
+    medium: Medium,
+    firmware: Firmware,
+    marker: &str,
+    timeout: Duration,
+) -> Result<BootReport> {
     let work = tempfile::Builder::new()
         .prefix("pig-boot-")
         .tempdir()
         .at(std::env::temp_dir())?;
     let console = work.path().join("console.log");
-    let mut cmd = qemu_command(image, firmware, &console, work.path())?;
+    let mut cmd = qemu_command(medium, firmware, &console, work.path())?;
     let started = Instant::now();
     let mut child = cmd
         .stdin(Stdio::null())
@@ -65,7 +117,12 @@ pub fn boot_check(
     let outcome = loop {
         let log = fs::read(&console).unwrap_or_default();
         let text = String::from_utf8_lossy(&log);
-        if text.lines().any(|l| l.contains(marker)) {
+        // Whole lines only: a line still being written may lack the
+        // status that follows the marker.
+        if text
+            .split_inclusive('\n')
+            .any(|l| l.ends_with('\n') && l.contains(marker))
+        {
             break Ok(started.elapsed().as_secs_f64());
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -82,7 +139,7 @@ pub fn boot_check(
     match outcome {
         Ok(seconds) => Ok(BootReport { seconds, log_tail }),
         Err(None) => Err(Error::BootTimeout {
-            image: image.display().to_string(),
+            image: medium.describe(),
             marker: marker.to_string(),
             seconds: timeout.as_secs(),
             log_tail,
@@ -114,21 +171,58 @@ fn image_format(image: &Path) -> Result<&'static str> {
 }
 
 /// The qemu command line, copying OVMF's variable store into `work`.
-fn qemu_command(image: &Path, firmware: Firmware, console: &Path, work: &Path) -> Result<Command> {
+fn qemu_command(
+    medium: Medium,
+    firmware: Firmware,
+    console: &Path,
+    work: &Path,
+) -> Result<Command> {
     let mut cmd = Command::new("qemu-system-x86_64");
     // KVM is not usable on the build machines: TCG always.
-    cmd.args([
-        "-accel", "tcg", "-m", "1024", "-display", "none", "-monitor", "none",
-    ])
-    .args(["-no-reboot", "-nic", "none"])
-    .arg("-serial")
-    .arg(format!("file:{}", console.display()))
-    .arg("-drive")
-    .arg(format!(
-        "file={},format={},if=virtio,snapshot=on",
-        image.display(),
-        image_format(image)?
-    ));
+    cmd.args(["-accel", "tcg", "-m", &medium.memory_mib().to_string()])
+        .args(["-display", "none", "-monitor", "none", "-no-reboot"])
+        .arg("-serial")
+        .arg(format!("file:{}", console.display()));
+    match medium {
+        Medium::Disk(image) => {
+            // A NIC on qemu's user network, restricted: DHCP gives the
+            // guest 10.0.2.15 (the address seeds for boot checks name) and
+            // nothing outside the guest can be reached.
+            cmd.args(["-nic", "user,model=virtio-net-pci,restrict=on", "-drive"])
+                .arg(format!(
+                    "file={},format={},if=virtio,snapshot=on",
+                    image.display(),
+                    image_format(image)?
+                ));
+        }
+        Medium::Cdrom(image) => {
+            cmd.args(["-nic", "none", "-drive"]).arg(format!(
+                "file={},format=raw,media=cdrom,readonly=on,if=ide",
+                image.display()
+            ));
+        }
+        Medium::UsbDisk(image) => {
+            cmd.args(["-nic", "none", "-drive"])
+                .arg(format!(
+                    "file={},format=raw,if=none,id=stick,snapshot=on",
+                    image.display()
+                ))
+                .args(["-device", "qemu-xhci,id=xhci"])
+                .args(["-device", "usb-storage,bus=xhci.0,drive=stick,bootindex=0"]);
+        }
+        Medium::Network {
+            tftp_root,
+            bootfile,
+        } => {
+            // restrict=on: the guest reaches qemu's own DHCP and TFTP only.
+            cmd.arg("-netdev")
+                .arg(format!(
+                    "user,id=net0,restrict=on,tftp={},bootfile={bootfile}",
+                    tftp_root.display()
+                ))
+                .args(["-device", "virtio-net-pci,netdev=net0,bootindex=0"]);
+        }
+    }
     if firmware == Firmware::Uefi {
         let (code, vars) = ovmf_files()?;
         let vars_copy = work.join("OVMF_VARS.fd");
@@ -172,8 +266,9 @@ fn tail(log: &[u8]) -> String {
     lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")
 }
 
-/// The marker the test first-boot unit prints, and `pig-build image check`
-/// waits for by default.
+/// The marker pig-install's first boot prints on the console when done
+/// (followed by ` status=ok|failed|noseed`), and `pig-build image check`
+/// waits for; the test unit of [`marker_embeds`] prints it too.
 pub const FIRSTBOOT_MARKER: &str = "PIG-FIRSTBOOT-COMPLETE";
 
 /// A unit that, once multi-user is reached (after the root has grown),

@@ -36,6 +36,9 @@ pub enum Embed {
     },
     /// A symbolic link at `path` pointing to `target`.
     Symlink { path: String, target: String },
+    /// A copy of the host directory `source` (its content, recursively,
+    /// modes kept, owned by root) at `path`.
+    Tree { path: String, source: PathBuf },
 }
 
 impl Embed {
@@ -56,6 +59,14 @@ impl Embed {
         }
     }
 
+    /// The directory `source` copied to `path`.
+    pub fn tree(path: &str, source: &Path) -> Embed {
+        Embed::Tree {
+            path: path.to_string(),
+            source: source.to_path_buf(),
+        }
+    }
+
     /// A systemd unit installed under `/etc/systemd/system` and enabled for
     /// `wanted_by` (e.g. `multi-user.target`).
     pub fn enabled_unit(name: &str, text: &str, wanted_by: &str) -> Vec<Embed> {
@@ -72,7 +83,9 @@ impl Embed {
     /// The path inside the image.
     pub fn path(&self) -> &str {
         match self {
-            Embed::File { path, .. } | Embed::Symlink { path, .. } => path,
+            Embed::File { path, .. } | Embed::Symlink { path, .. } | Embed::Tree { path, .. } => {
+                path
+            }
         }
     }
 }
@@ -295,7 +308,7 @@ fn boot_files(
 
 /// The kernel and initrd in `/boot` of the staging tree, as paths inside
 /// the image. With several kernels, the last by name.
-fn find_kernel(stage: &Path, input: &Path) -> Result<(String, String)> {
+pub(crate) fn find_kernel(stage: &Path, input: &Path) -> Result<(String, String)> {
     let boot = stage.join("boot");
     let mut versions: Vec<String> = fs::read_dir(&boot)
         .at(&boot)?

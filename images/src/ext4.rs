@@ -39,6 +39,10 @@ pub fn apply_embeds(stage: &Path, embeds: &[Embed]) -> Result<()> {
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent).at(parent)?;
         }
+        if let Embed::Tree { source, .. } = embed {
+            copy_tree(source, &dest)?;
+            continue;
+        }
         if fs::symlink_metadata(&dest).is_ok() {
             fs::remove_file(&dest).at(&dest)?;
         }
@@ -48,8 +52,31 @@ pub fn apply_embeds(stage: &Path, embeds: &[Embed]) -> Result<()> {
                 fs::set_permissions(&dest, fs::Permissions::from_mode(*mode)).at(&dest)?;
             }
             Embed::Symlink { target, .. } => symlink(target, &dest).at(&dest)?,
+            Embed::Tree { .. } => {}
         }
     }
+    Ok(())
+}
+
+/// Copy the content of `source` into `dest` (made if missing), modes
+/// kept, owned by the image's root; times are clamped with the rest of
+/// the tree by [`make`].
+fn copy_tree(source: &Path, dest: &Path) -> Result<()> {
+    if !source.is_dir() {
+        return Err(Error::invalid(
+            source.display(),
+            "embedded tree",
+            "not a directory",
+        ));
+    }
+    fs::create_dir_all(dest).at(dest)?;
+    tool::run(
+        as_image_root("cp")
+            .args(["-R", "--preserve=mode", "--no-preserve=ownership"])
+            .arg(source.join("."))
+            .arg(dest),
+        "copying a tree into the root",
+    )?;
     Ok(())
 }
 

@@ -105,6 +105,52 @@ pub fn mkimage(platform: Platform, early_cfg: &Path, epoch: u64, out: &Path) -> 
         Platform::Bios => BIOS_MODULES,
         Platform::Efi => EFI_MODULES,
     };
+    let mut modules = COMMON_MODULES.to_vec();
+    modules.extend_from_slice(extra);
+    mkimage_as(platform, platform.dir(), &modules, early_cfg, epoch, out)
+}
+
+/// Modules of the images that boot from an ISO 9660 medium: find it by
+/// its volume UUID, on a CD or on a hybrid ISO written to a disk.
+const CD_MODULES: &[&str] = &[
+    "iso9660",
+    "part_gpt",
+    "part_msdos",
+    "search",
+    "search_fs_uuid",
+    "configfile",
+    "normal",
+    "linux",
+    "serial",
+    "terminal",
+    "echo",
+    "test",
+    "boot",
+];
+
+/// Make a GRUB image for an ISO: for [`Platform::Bios`] the El Torito
+/// no-emulation image (`i386-pc-eltorito`, also started by the hybrid MBR
+/// from a USB disk), for [`Platform::Efi`] `BOOTX64.EFI` for the ISO's EFI
+/// system image.
+pub fn mkimage_cd(platform: Platform, early_cfg: &Path, epoch: u64, out: &Path) -> Result<()> {
+    let (format, extra) = match platform {
+        Platform::Bios => ("i386-pc-eltorito", BIOS_MODULES),
+        Platform::Efi => ("x86_64-efi", &["fat"][..]),
+    };
+    let mut modules = CD_MODULES.to_vec();
+    modules.extend_from_slice(extra);
+    mkimage_as(platform, format, &modules, early_cfg, epoch, out)
+}
+
+/// `grub-mkimage -O format` from `platform`'s module directory.
+fn mkimage_as(
+    platform: Platform,
+    format: &str,
+    modules: &[&str],
+    early_cfg: &Path,
+    epoch: u64,
+    out: &Path,
+) -> Result<()> {
     let dir = Path::new(GRUB_LIB).join(platform.dir());
     if !dir.is_dir() {
         return Err(Error::invalid(
@@ -116,14 +162,13 @@ pub fn mkimage(platform: Platform, early_cfg: &Path, epoch: u64, out: &Path) -> 
     tool::run(
         Command::new("grub-mkimage")
             .env("SOURCE_DATE_EPOCH", epoch.to_string())
-            .args(["-O", platform.dir(), "-d"])
+            .args(["-O", format, "-d"])
             .arg(&dir)
             .arg("-c")
             .arg(early_cfg)
             .args(["-p", "/boot/grub", "-o"])
             .arg(out)
-            .args(COMMON_MODULES)
-            .args(extra),
+            .args(modules),
         "making a GRUB image",
     )?;
     Ok(())

@@ -7,8 +7,13 @@
 //! root privileges, loop devices or mounts, byte-identical for the same
 //! inputs; [`disk::to_qcow2`] converts it; [`boot`] boots an image under
 //! qemu (SeaBIOS or OVMF) and waits for a marker on the serial console.
+//! [`live`] makes a live-boot system (kernel, initrd, squashfs root) that
+//! [`iso`] packs into a hybrid ISO with a seed area ([`seed_area`], found
+//! through [`iso9660`]) and [`pxe`] lays out for network boot; [`bundle`]
+//! makes a pig bundle the only package source of a node image.
 
 pub mod boot;
+pub mod bundle;
 pub mod disk;
 pub mod error;
 pub mod esp;
@@ -16,10 +21,17 @@ pub mod ext4;
 pub mod gpt;
 pub mod grub;
 pub mod ids;
+pub mod iso;
+pub mod iso9660;
+pub mod live;
+pub mod pxe;
 pub mod rootfs;
+pub mod seed_area;
 mod tool;
 
-pub use boot::{BootReport, Firmware, boot_check};
+pub use boot::{BootReport, Firmware, Medium, boot_check, boot_medium};
 pub use disk::{DiskReport, DiskSpec, Embed, ImageKind, build_disk, build_raw, to_qcow2};
 pub use error::{Error, Result};
+pub use iso::{IsoReport, IsoSpec, build_iso};
+pub use pxe::{PxeReport, PxeSpec, build_pxe};
 pub use rootfs::{Rootfs, RootfsSource, build_rootfs};

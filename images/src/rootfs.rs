@@ -41,6 +41,12 @@ pub struct RootfsSource {
     pub suite: String,
     pub lines: Vec<String>,
     pub keyrings: Vec<PathBuf>,
+    /// Run mmdebstrap in a new network namespace (only a down loopback):
+    /// for `file://` sources, proof that nothing comes from elsewhere.
+    pub offline: bool,
+    /// mmdebstrap `--customize-hook` commands (shell, `$1` the root), run
+    /// in order after the packages are installed.
+    pub customize: Vec<String>,
 }
 
 /// A built (or cached) rootfs tarball.
@@ -73,6 +79,8 @@ impl RootfsSource {
             suite: String::new(),
             lines: Vec::new(),
             keyrings: Vec::new(),
+            offline: false,
+            customize: Vec::new(),
         };
         for file in &files {
             let text = fs::read_to_string(file).at(file)?;
@@ -185,6 +193,10 @@ impl RootfsSource {
         pkgs.sort_unstable();
         pkgs.dedup();
         let _ = writeln!(text, "packages {}", pkgs.join(","));
+        let _ = writeln!(text, "offline {}", self.offline);
+        for hook in &self.customize {
+            let _ = writeln!(text, "customize {hook}");
+        }
         let _ = writeln!(text, "epoch {epoch:?}");
         h.update(text.as_bytes());
         for key in &self.keyrings {
@@ -247,7 +259,13 @@ pub fn build_rootfs(
 fn mmdebstrap_command(source: &RootfsSource, packages: &[String], out: &Path) -> Command {
     let mut pkgs: Vec<String> = BOOT_PACKAGES.iter().map(|p| p.to_string()).collect();
     pkgs.extend(packages.iter().cloned());
-    let mut cmd = Command::new("mmdebstrap");
+    let mut cmd = if source.offline {
+        let mut cmd = Command::new("unshare");
+        cmd.args(["--net", "--", "mmdebstrap"]);
+        cmd
+    } else {
+        Command::new("mmdebstrap")
+    };
     cmd.args(["--mode=unshare", "--variant=minbase", "--format=tar"])
         .arg(format!("--include={}", pkgs.join(",")))
         // Never fall back to unsigned data, whatever apt's defaults become.
@@ -267,6 +285,11 @@ fn mmdebstrap_command(source: &RootfsSource, packages: &[String], out: &Path) ->
             key.display()
         ));
     }
+    // After the hook directory's own customize step, which unmounts the
+    // file:// repositories it bound into the root.
+    for hook in &source.customize {
+        cmd.arg(format!("--customize-hook={hook}"));
+    }
     cmd.arg(&source.suite).arg(out);
     for line in &source.lines {
         cmd.arg(line);
@@ -283,6 +306,8 @@ mod tests {
             suite: String::new(),
             lines: Vec::new(),
             keyrings: Vec::new(),
+            offline: false,
+            customize: Vec::new(),
         }
     }
 

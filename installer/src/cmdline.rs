@@ -30,10 +30,18 @@ pub enum Command {
     Status(NodeArgs),
     /// Apply the seed once at boot (run by pig-install-firstboot.service).
     ///
+    /// The seed is the first found of: the --seed file (embedded in the
+    /// image); seed.yml on a volume labelled PIGSEED, CIDATA or cidata
+    /// (mounted read-only); `pig.seed=URL#sha256=HEX` on the kernel
+    /// command line (file:// or http://, the digest required). A seed
+    /// from a volume or URL is validated, then installed as the --seed
+    /// file.
+    ///
     /// Does nothing when this seed was applied successfully before, and
     /// does not retry a seed that failed; writes the outcome to
     /// /var/lib/pig/firstboot/result.json and, on failure, a banner to
-    /// the console. Exit status 0 ok, 1 failed.
+    /// the console. Ends with `PIG-FIRSTBOOT-COMPLETE status=ok|failed|
+    /// noseed` on the console. Exit status 0 ok (or no seed), 1 failed.
     Firstboot(FirstbootArgs),
     /// Restore this node's PostgreSQL cluster in place to a point in time.
     ///
@@ -85,7 +93,8 @@ pub struct PitrArgs {
 /// Arguments of `firstboot`.
 #[derive(Debug, Args)]
 pub struct FirstbootArgs {
-    /// The seed file.
+    /// The embedded seed, tried first; a seed found elsewhere is
+    /// installed here.
     #[arg(long, value_name = "FILE", default_value = "/etc/pigsty/seed.yml")]
     pub seed: PathBuf,
     /// Print the systemd unit that runs `firstboot` and exit.
@@ -143,6 +152,10 @@ pub struct InitArgs {
     /// `pig-install --bundle` then refuses any other bundle or a damaged copy.
     #[arg(long, value_name = "FILE")]
     pub bundle: Option<PathBuf>,
+    /// PostgreSQL major version (`pg_version`) [default: the highest
+    /// postgresql-N in --bundle's manifest, else 15, Debian 12's].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(10..))]
+    pub pg_version: Option<u32>,
     /// Where to write the seed.
     #[arg(long, short, value_name = "FILE", default_value = "seed.yml")]
     pub out: PathBuf,

@@ -13,10 +13,12 @@ use crate::engine::state::{STAMP_PATH, sha256_file, sha256_hex};
 use crate::engine::{self, ApplyReport, LocalSystem, Plan, Stamp, System, journal};
 use crate::firstboot::{self as fb, Decision, FirstbootResult, Outcome};
 use crate::roles::pgsql::backup::{self, PitrStep, PitrTarget, StepKind};
+use crate::roles::pgsql::tune::NodeSpec;
 use crate::roles::{self, RoleInputError};
 use crate::seed::identity::{self, local_addresses, local_hostname};
 use crate::seed::init::{self, Template};
 use crate::seed::{Finding, Host, LoadOptions, Role, Seed, SeedError, Status, check_requirements};
+use crate::seed_source::{self, FoundSeed, Origin, SystemProbe};
 
 /// A first boot that failed; its banner is already printed. It carries
 /// no cause, so its exit status is 1 even for a bad seed.
@@ -68,7 +70,15 @@ pub fn seed_init(args: &InitArgs) -> Result<()> {
         Some(path) => Some(format!("sha256:{}", sha256_file(path)?)),
         None => None,
     };
-    let text = init::render(template, &hosts, bundle.as_deref()).map_err(BadArguments)?;
+    let pg_version = match (args.pg_version, &args.bundle) {
+        (Some(v), _) => v,
+        (None, Some(path)) => init::bundle_pg_version(path)
+            .map_err(BadArguments)?
+            .unwrap_or(init::DEFAULT_PG_VERSION),
+        (None, None) => init::DEFAULT_PG_VERSION,
+    };
+    let text =
+        init::render(template, &hosts, bundle.as_deref(), pg_version).map_err(BadArguments)?;
     // Prove the new seed reads back before writing it anywhere.
     Seed::from_str(&text, &args.out.display().to_string())
         .context("the generated seed does not check (a pig-install defect)")?;
@@ -378,9 +388,51 @@ fn make_plan(args: &NodeArgs, target: &Target, system: &LocalSystem) -> Result<P
         host: &target.host,
         bundle: args.bundle.as_deref(),
         local_repo: Path::new("/www/pigsty").is_dir(),
+        machine: if target.roles.contains(&Role::Pgsql) {
+            let fs_main = target.host.vars.str("pg_fs_main").unwrap_or_default();
+            Some(machine_size(Path::new(&fs_main))?)
+        } else {
+            None
+        },
     };
     let resources = roles::resources(&ctx, &target.roles)?;
     engine::plan(system, &resources)
+}
+
+/// This machine's memory (`MemTotal`), online CPUs and the size of the
+/// filesystem that holds `fs_main` (or its nearest existing ancestor: the
+/// role makes it), which PostgreSQL's sizing reads.
+fn machine_size(fs_main: &Path) -> Result<NodeSpec> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").context("reading /proc/meminfo")?;
+    let mem_kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .and_then(|n| n.trim().parse().ok())
+        .context("/proc/meminfo: no MemTotal line in kB")?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let dir = fs_main
+        .ancestors()
+        .find(|p| p.is_dir())
+        .unwrap_or(Path::new("/"));
+    // POSIX df: a header, then `fs 1024-blocks used available capacity mount`.
+    let out = std::process::Command::new("df")
+        .args(["-P", "-k", "--"])
+        .arg(dir)
+        .output()
+        .context("running df")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let disk_kib: u64 = text
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("df -P -k {}: no size in its output {text:?}", dir.display()))?;
+    Ok(NodeSpec {
+        mem_bytes: mem_kib * 1024,
+        cpus: u32::try_from(cpus).unwrap_or(u32::MAX),
+        disk_bytes: disk_kib * 1024,
+    })
 }
 
 /// `plan`: the changes `apply` would make.
@@ -497,10 +549,66 @@ fn now() -> String {
 
 /// `firstboot`: apply the seed unless this seed was applied (or failed)
 /// before; record the outcome; on failure, a banner on the console.
+///
+/// The seed is found by [`seed_source::locate`]; one from a volume or the
+/// kernel command line is validated, then installed as `args.seed`. Every
+/// run ends with [`fb::marker_line`] on the console.
 pub fn firstboot(args: &FirstbootArgs) -> Result<()> {
     if args.print_unit {
         print!("{}", fb::UNIT);
         return Ok(());
+    }
+    let outcome = firstboot_run(args);
+    let status = match &outcome {
+        Ok(true) => Some(Outcome::Ok),
+        Ok(false) => None,
+        Err(_) => Some(Outcome::Failed),
+    };
+    show_marker(&fb::marker_line(status));
+    outcome.map(|_| ())
+}
+
+/// Fail the first boot before any apply: banner, no result record.
+fn refuse_seed(message: String) -> anyhow::Error {
+    show_banner(&fb::banner(&message, Path::new(fb::RESULT_PATH), true));
+    FirstbootFailed(message).into()
+}
+
+/// Install a seed found outside the root (a volume, a URL) as `dest`
+/// once it parses and type-checks as a seed.
+fn install_found_seed(found: &FoundSeed, dest: &Path) -> Result<()> {
+    let origin = found.origin.to_string();
+    let text = std::str::from_utf8(&found.bytes)
+        .map_err(|_| refuse_seed(format!("{origin}: the seed is not UTF-8 text")))?;
+    if let Err(e) = Seed::from_str(text, &origin) {
+        return Err(refuse_seed(format!("{e}")));
+    }
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    pig_repo::atomic::write_file_mode(dest, &found.bytes, 0o600)
+        .with_context(|| format!("installing the seed from {origin} as {}", dest.display()))?;
+    journal::info(&format!(
+        "first boot: installed the seed from {origin} as {}",
+        dest.display()
+    ));
+    Ok(())
+}
+
+/// The first boot proper: `Ok(false)` when no source had a seed.
+fn firstboot_run(args: &FirstbootArgs) -> Result<bool> {
+    let found = seed_source::locate(&SystemProbe::new(&args.seed))
+        .map_err(|e| refuse_seed(e.to_string()))?;
+    let Some(found) = found else {
+        journal::info(&format!(
+            "first boot: no seed ({}, a PIGSEED or CIDATA volume, or pig.seed= on the kernel \
+             command line); nothing to do",
+            args.seed.display()
+        ));
+        return Ok(false);
+    };
+    if !matches!(found.origin, Origin::Embedded(_)) {
+        install_found_seed(&found, &args.seed)?;
     }
     let result_path = Path::new(fb::RESULT_PATH);
     let seed_bytes =
@@ -515,7 +623,7 @@ pub fn firstboot(args: &FirstbootArgs) -> Result<()> {
                 args.seed.display(),
                 stamp.applied_at
             ));
-            return Ok(());
+            return Ok(true);
         }
         Decision::FailedBefore => {
             let error = last.and_then(|r| r.error).unwrap_or_default();
@@ -570,13 +678,26 @@ pub fn firstboot(args: &FirstbootArgs) -> Result<()> {
                 result.changes.len(),
                 result_path.display()
             ));
-            Ok(())
+            Ok(true)
         }
         Some(error) => {
             journal::send(3, &format!("first boot failed: {error}"));
             show_banner(&fb::banner(&error, result_path, true));
             Err(FirstbootFailed(error).into())
         }
+    }
+}
+
+/// Write the first-boot marker line to the console (directly: image checks
+/// wait for it there) and to the journal; on stderr too when run by hand.
+fn show_marker(line: &str) {
+    use std::io::Write as _;
+    if !journal::stderr_is_journal() {
+        eprintln!("{line}");
+    }
+    journal::send(6, line);
+    if let Ok(mut console) = std::fs::OpenOptions::new().write(true).open("/dev/console") {
+        let _ = writeln!(console, "{line}");
     }
 }
 
@@ -622,6 +743,7 @@ pub fn pitr(args: &PitrArgs) -> Result<()> {
         host: &host,
         bundle: None,
         local_repo: false,
+        machine: None,
     };
     let cluster = backup::pitr_cluster(&ctx)?;
     let steps = backup::pitr_steps(&cluster, &target);

@@ -2,7 +2,11 @@
 //! `pig-install firstboot`, which applies the seed once, records the
 //! outcome in `result.json`, and on later boots does nothing until the
 //! seed changes. A failed seed is not retried (the unit never loops): a
-//! changed seed is.
+//! changed seed is. Where the seed comes from is [`crate::seed_source`].
+//!
+//! Every run ends with one [`marker_line`] on the console, which image
+//! checks (`pig-build image check`) and operators watching a serial console
+//! wait for.
 
 use std::path::Path;
 
@@ -20,6 +24,21 @@ pub const UNIT_NAME: &str = "pig-install-firstboot.service";
 
 /// Where the outcome of the last first-boot apply is written.
 pub const RESULT_PATH: &str = "/var/lib/pig/firstboot/result.json";
+
+/// The start of the line first boot writes to the console when it is done.
+pub const MARKER: &str = "PIG-FIRSTBOOT-COMPLETE";
+
+/// The console line for a finished first boot: `PIG-FIRSTBOOT-COMPLETE
+/// status=ok`, `status=failed`, or `status=noseed` when no source had a
+/// seed (the node is left as it is).
+pub fn marker_line(outcome: Option<Outcome>) -> String {
+    let status = match outcome {
+        Some(Outcome::Ok) => "ok",
+        Some(Outcome::Failed) => "failed",
+        None => "noseed",
+    };
+    format!("{MARKER} status={status}")
+}
 
 /// The outcome of a first-boot apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,9 +194,24 @@ mod tests {
     fn unit_never_restarts_and_runs_firstboot() {
         assert!(UNIT.contains("\nType=oneshot\n"));
         assert!(UNIT.contains("\nExecStart=/usr/bin/pig-install firstboot\n"));
-        assert!(UNIT.contains("\nConditionPathExists=/etc/pigsty/seed.yml\n"));
+        // The seed may come from a volume or the kernel command line: the
+        // unit must start without an embedded one.
+        assert!(!UNIT.contains("ConditionPathExists="));
         assert!(UNIT.contains("\nWantedBy=multi-user.target\n"));
         assert!(!UNIT.contains("Restart="));
+    }
+
+    #[test]
+    fn marker_lines_name_the_status() {
+        assert_eq!(
+            marker_line(Some(Outcome::Ok)),
+            "PIG-FIRSTBOOT-COMPLETE status=ok"
+        );
+        assert_eq!(
+            marker_line(Some(Outcome::Failed)),
+            "PIG-FIRSTBOOT-COMPLETE status=failed"
+        );
+        assert_eq!(marker_line(None), "PIG-FIRSTBOOT-COMPLETE status=noseed");
     }
 
     #[test]

@@ -7,3 +7,4 @@ pub mod engine;
 pub mod firstboot;
 pub mod roles;
 pub mod seed;
+pub mod seed_source;

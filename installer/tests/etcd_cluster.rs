@@ -28,7 +28,14 @@ fn three_nodes_form_a_tls_etcd_cluster_that_survives_one_loss() {
         let handles: Vec<_> = bed
             .nodes
             .iter()
-            .map(|node| s.spawn(|| (node.ip.clone(), node.sh("pig-install apply"))))
+            .map(|node| {
+                s.spawn(|| {
+                    (
+                        node.ip.clone(),
+                        node.sh("pig-install apply --role node,etcd"),
+                    )
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -73,7 +80,7 @@ fn three_nodes_form_a_tls_etcd_cluster_that_survives_one_loss() {
     // Second apply on every node: nothing to do.
     for node in &bed.nodes {
         assert!(
-            node.ok("pig-install apply")
+            node.ok("pig-install apply --role node,etcd")
                 .starts_with("0 change(s) applied")
         );
     }

@@ -68,7 +68,13 @@ fn postgres_loads_the_rules_and_enforces_them() {
     }
 
     // The singleton seed with one business rule added.
-    let text = init::render(Template::Singleton, &["10.77.0.1".parse().unwrap()]).unwrap();
+    let text = init::render(
+        Template::Singleton,
+        &["10.77.0.1".parse().unwrap()],
+        None,
+        15,
+    )
+    .unwrap();
     let text = text.replacen(
         "        pg_cluster: pg-meta\n",
         "        pg_cluster: pg-meta\n        pg_hba_rules:\n          \
@@ -82,6 +88,7 @@ fn postgres_loads_the_rules_and_enforces_them() {
         host,
         bundle: None,
         local_repo: false,
+        machine: None,
     };
     let rules = hba::pg_hba_conf(&ctx).unwrap();
     let rule_lines = rules

@@ -24,7 +24,8 @@ fn changed(report: &Value) -> Vec<String> {
 }
 
 /// Acceptance 1: node + single-member etcd from a `seed init --template
-/// singleton` seed; a second apply changes nothing; a file edited by hand
+/// singleton` seed (its PostgreSQL is left out with `--role`: the pgsql
+/// tests cover it); a second apply changes nothing; a file edited by hand
 /// is the only change planned, and apply restores it.
 #[test]
 fn singleton_apply_is_idempotent_and_repairs_drift() {
@@ -37,7 +38,7 @@ fn singleton_apply_is_idempotent_and_repairs_drift() {
     node.put("/etc/pig/seed.yml", &seed_init("singleton", &[ip]), 0o600);
     let hosts_before = node.ok("cat /etc/hosts 2>&1 || true");
 
-    let plan = json(node, "pig-install plan --json");
+    let plan = json(node, "pig-install plan --role node,etcd --json");
     assert!(plan["changes"].as_array().is_some_and(|c| !c.is_empty()));
     assert_eq!(
         node.ok("cat /etc/hosts 2>&1 || true"),
@@ -47,7 +48,7 @@ fn singleton_apply_is_idempotent_and_repairs_drift() {
     assert!(node.sh("test -e /var/lib/pig/state.json").status.code() == Some(1));
 
     let t = Instant::now();
-    let first = json(node, "pig-install apply --json");
+    let first = json(node, "pig-install apply --role node,etcd --json");
     let first_apply = t.elapsed();
     let first_changed = changed(&first);
     assert!(
@@ -102,24 +103,30 @@ fn singleton_apply_is_idempotent_and_repairs_drift() {
     assert!(!seed.contains("haproxy_admin_password: pigsty"));
 
     let t = Instant::now();
-    let second = json(node, "pig-install apply --json");
+    let second = json(node, "pig-install apply --role node,etcd --json");
     let second_apply = t.elapsed();
     assert_eq!(
         changed(&second),
         Vec::<String>::new(),
         "second apply: {second}"
     );
-    assert!(node.ok("pig-install status").contains("in sync"));
+    assert!(
+        node.ok("pig-install status --role node,etcd")
+            .contains("in sync")
+    );
 
     // Drift: one managed file edited by hand.
     node.ok("echo '10.99.99.99 intruder' >> /etc/hosts");
-    let drift = json(node, "pig-install plan --json");
+    let drift = json(node, "pig-install plan --role node,etcd --json");
     let changes = drift["changes"].as_array().expect("changes");
     assert_eq!(changes.len(), 1, "{drift}");
     assert_eq!(changes[0]["resource"], "file:/etc/hosts");
     assert_eq!(changes[0]["diff"], "-10.99.99.99 intruder\n");
-    assert!(node.ok("pig-install status").contains("file:/etc/hosts"));
-    let repair = json(node, "pig-install apply --json");
+    assert!(
+        node.ok("pig-install status --role node,etcd")
+            .contains("file:/etc/hosts")
+    );
+    let repair = json(node, "pig-install apply --role node,etcd --json");
     assert_eq!(changed(&repair), vec!["file:/etc/hosts".to_string()]);
     assert!(!node.ok("cat /etc/hosts").contains("intruder"));
 

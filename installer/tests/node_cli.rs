@@ -99,6 +99,9 @@ fn refusals_exit_2_and_name_the_cause() {
         "10.77.0.1",
         "--bundle",
         &bundle.to_string_lossy(),
+        // Not a real bundle: no manifest to read the version from.
+        "--pg-version",
+        "15",
         "--out",
         &pinned.to_string_lossy(),
     ]);

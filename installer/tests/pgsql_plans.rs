@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use pig_install::engine::Resource;
+use pig_install::roles::pgsql::tune::NodeSpec;
 use pig_install::roles::{self, Context};
 use pig_install::seed::init::{self, Template};
 use pig_install::seed::{Role, Seed};
@@ -14,9 +15,9 @@ const IPS: [&str; 3] = ["10.1.0.1", "10.1.0.2", "10.1.0.3"];
 
 fn seed(template: Template, hosts: &[&str], extra_vars: &str) -> Seed {
     let ips: Vec<IpAddr> = hosts.iter().map(|h| h.parse().unwrap()).collect();
-    let text = init::render(template, &ips).unwrap().replacen(
+    let text = init::render(template, &ips, None, 15).unwrap().replacen(
         "\n  vars:\n",
-        &format!("\n  vars:\n    pg_version: 15\n{extra_vars}"),
+        &format!("\n  vars:\n{extra_vars}"),
         1,
     );
     Seed::from_str(&text, "seed.yml").unwrap()
@@ -29,6 +30,12 @@ fn pgsql(seed: &Seed, ip: &str) -> Vec<(String, Resource)> {
         host,
         bundle: None,
         local_repo: false,
+        // A small bed node: 2 GiB, 2 CPUs, 20 GiB of disk.
+        machine: Some(NodeSpec {
+            mem_bytes: 2 << 30,
+            cpus: 2,
+            disk_bytes: 20 << 30,
+        }),
     };
     roles::resources(&ctx, &[Role::Pgsql]).unwrap()
 }
@@ -79,6 +86,17 @@ fn patroni_config_names_the_member_its_dcs_and_bootstrap() {
     assert_eq!(conf["bootstrap"]["dcs"]["ttl"], 30);
     assert_eq!(conf["bootstrap"]["dcs"]["maximum_lag_on_failover"], 1048576);
     assert_eq!(conf["bootstrap"]["dcs"]["synchronous_mode"], false);
+    // oltp.yml sized for the 2 GiB, 2-CPU node: a quarter of the memory
+    // in shared buffers, the rest as cache; the equal-everywhere limits
+    // go to the DCS, and parameters PostgreSQL 15 lacks are left out.
+    let params = &conf["postgresql"]["parameters"];
+    assert_eq!(params["shared_buffers"], "512MB");
+    assert_eq!(params["effective_cache_size"], "1536MB");
+    assert!(params.get("io_workers").is_none(), "{params}");
+    assert!(params.get("max_connections").is_none(), "{params}");
+    let dcs_params = &conf["bootstrap"]["dcs"]["postgresql"]["parameters"];
+    assert_eq!(dcs_params["max_connections"], "500");
+    assert_eq!(dcs_params["max_worker_processes"], "24");
     let unit = file(&list, "/etc/systemd/system/patroni.service");
     assert!(unit.contains("ExecStart=/usr/bin/patroni /etc/patroni/patroni.yml\n"));
 }

@@ -86,8 +86,9 @@ fn dry_run_lists_the_steps_for_the_primary() {
             "restore"
         ]
     );
-    // PostgreSQL's own tools come from Debian's layout for pg_version 18.
-    assert_eq!(steps[2]["argv"][4], "/usr/lib/postgresql/18/bin/pg_ctl");
+    // PostgreSQL's own tools come from Debian's layout for pg_version 15
+    // (seed init's default without a bundle).
+    assert_eq!(steps[2]["argv"][4], "/usr/lib/postgresql/15/bin/pg_ctl");
     // The two replicas of the ha3 seed are rebuilt last.
     assert_eq!(
         steps[10]["argv"].as_array().unwrap().last().unwrap(),

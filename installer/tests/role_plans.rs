@@ -14,7 +14,7 @@ use pig_install::seed::{Role, Seed};
 
 fn seed(template: Template, hosts: &[&str]) -> Seed {
     let ips: Vec<IpAddr> = hosts.iter().map(|h| h.parse().unwrap()).collect();
-    let text = init::render(template, &ips, None).unwrap();
+    let text = init::render(template, &ips, None, 15).unwrap();
     Seed::from_str(&text, "seed.yml").unwrap()
 }
 
@@ -25,6 +25,7 @@ fn resources(seed: &Seed, ip: &str, roles: &[Role]) -> Vec<(String, Resource)> {
         host,
         bundle: None,
         local_repo: false,
+        machine: None,
     };
     roles::resources(&ctx, roles).unwrap()
 }
@@ -129,6 +130,7 @@ fn bundle_is_unpacked_once_and_signed_by_its_key() {
         host,
         bundle: Some(Path::new("/tmp/pigsty-pkg-v4.0.0.d12.x86_64.tgz")),
         local_repo: false,
+        machine: None,
     };
     let list = roles::resources(&ctx, &[Role::Node]).unwrap();
     let sources = file(&list, "/etc/apt/sources.list.d/pigsty.sources");
@@ -140,12 +142,17 @@ fn bundle_is_unpacked_once_and_signed_by_its_key() {
 
 #[test]
 fn node_tune_none_and_timezone() {
-    let text = init::render(Template::Singleton, &["10.1.0.1".parse().unwrap()], None)
-        .unwrap()
-        .replace(
-            "node_tune: oltp",
-            "node_tune: tiny\n    node_timezone: Asia/Hong_Kong",
-        );
+    let text = init::render(
+        Template::Singleton,
+        &["10.1.0.1".parse().unwrap()],
+        None,
+        15,
+    )
+    .unwrap()
+    .replace(
+        "node_tune: oltp",
+        "node_tune: tiny\n    node_timezone: Asia/Hong_Kong",
+    );
     let s = Seed::from_str(&text, "seed.yml").unwrap();
     let list = resources(&s, "10.1.0.1", &[Role::Node]);
     assert!(file(&list, "/etc/sysctl.d/90-pig-node.conf").contains("\"tiny\" tuned profile"));

@@ -32,6 +32,17 @@ fn init(dir: &Path, name: &str, extra: &[&str]) -> std::path::PathBuf {
     out
 }
 
+/// `seed check SEED --packages LIST`.
+fn check_against(seed: &Path, packages: &Path) -> Output {
+    pig(&[
+        "seed",
+        "check",
+        seed.to_str().unwrap(),
+        "--packages",
+        packages.to_str().unwrap(),
+    ])
+}
+
 #[test]
 fn init_then_check_round_trips_for_both_templates() {
     let dir = tempfile::tempdir().unwrap();
@@ -205,23 +216,27 @@ fn check_exit_codes_and_packages() {
     let o = pig(&["seed", "check", "--no-such-flag"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
 
-    let seed = init(dir.path(), "seed.yml", &[]);
+    // Pigsty's default version, absent from Debian 12's packages.
+    let seed = init(dir.path(), "seed.yml", &["--pg-version", "18"]);
     let packages = dir.path().join("packages.txt");
     std::fs::write(
         &packages,
         "postgresql-15\npatroni\npgbouncer\npgbackrest\nhaproxy\netcd-server\n",
     )
     .unwrap();
-    let o = pig(&[
-        "seed",
-        "check",
-        seed.to_str().unwrap(),
-        "--packages",
-        packages.to_str().unwrap(),
-    ]);
+    let o = check_against(&seed, &packages);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(
-        text(&o).contains("MISSING pg_version 18 (default): bundle has PostgreSQL 15 only"),
+        text(&o)
+            .contains("MISSING pg_version 18 (all.vars.pg_version): bundle has PostgreSQL 15 only"),
+        "{}",
+        text(&o)
+    );
+    // seed init's own default is the version the package list has.
+    let seed = init(dir.path(), "debian.yml", &[]);
+    let o = check_against(&seed, &packages);
+    assert!(
+        text(&o).contains("ok      pg_version 15: present"),
         "{}",
         text(&o)
     );
@@ -278,4 +293,73 @@ fn help_fits_80_columns() {
             assert!(line.chars().count() <= 80, "{args:?}: {line}");
         }
     }
+}
+
+#[test]
+fn init_pg_version_from_flag_bundle_or_debian_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let version = |path: &Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("pg_version:"))
+            .unwrap_or_else(|| panic!("no pg_version in\n{text}"));
+        line.trim().to_string()
+    };
+    let plain = init(dir.path(), "plain.yml", &[]);
+    assert_eq!(version(&plain), "pg_version: 15");
+    assert!(
+        std::fs::read_to_string(&plain)
+            .unwrap()
+            .contains("\n    pgbouncer_sslmode: prefer\n")
+    );
+    let flag = init(dir.path(), "flag.yml", &["--pg-version", "17"]);
+    assert_eq!(version(&flag), "pg_version: 17");
+
+    // A bundle as the builder packs it (tar + gzip, pigsty/MANIFEST.json).
+    let tree = dir.path().join("tree/pigsty");
+    std::fs::create_dir_all(&tree).unwrap();
+    let manifest = serde_json::json!({
+        "format": 1,
+        "packages": [
+            { "name": "postgresql-client-17", "version": "17.2-1" },
+            { "name": "postgresql-16", "version": "16.6-1" },
+            { "name": "postgresql-15", "version": "15.10-0+deb12u1" },
+            { "name": "postgresql-common", "version": "248" },
+        ],
+    });
+    std::fs::write(tree.join("MANIFEST.json"), manifest.to_string()).unwrap();
+    let bundle = dir.path().join("pigsty-pkg-test.tgz");
+    let o = Command::new("tar")
+        .arg("-czf")
+        .arg(&bundle)
+        .arg("-C")
+        .arg(dir.path().join("tree"))
+        .arg("pigsty")
+        .output()
+        .expect("run tar");
+    assert!(o.status.success(), "{}", text(&o));
+    let bundled = init(
+        dir.path(),
+        "bundled.yml",
+        &["--bundle", bundle.to_str().unwrap()],
+    );
+    assert_eq!(version(&bundled), "pg_version: 16");
+    let o = pig(&["seed", "check", bundled.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+
+    // Not a tarball: refused, naming the file.
+    let junk = dir.path().join("junk.tgz");
+    std::fs::write(&junk, b"not a bundle").unwrap();
+    let out = dir.path().join("junk.yml");
+    let o = pig(&[
+        "seed",
+        "init",
+        "--bundle",
+        junk.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("junk.tgz"), "{}", text(&o));
 }

@@ -81,6 +81,18 @@ pub fn d12(modules: &[&str]) -> Result<PathBuf, String> {
     let part = Path::new(CACHE).join(format!(".part-{}-{}", std::process::id(), &key[..16]));
     let _ = std::fs::remove_dir_all(&part);
     std::fs::create_dir_all(&part).map_err(|e| format!("making {}: {e}", part.display()))?;
+    // The debug binary is mostly debug info: packing it would take minutes.
+    let stripped = part.join("pig-install");
+    let status = Command::new("strip")
+        .arg("--strip-debug")
+        .arg("-o")
+        .arg(&stripped)
+        .arg(&pig_install)
+        .status()
+        .map_err(|e| format!("running strip: {e}"))?;
+    if !status.success() {
+        return Err(format!("strip {} failed", pig_install.display()));
+    }
     let out = Command::new(&pig_build)
         .args(["bundle", "--allow-missing", "--json", "--recipe"])
         .arg(&recipe)
@@ -91,7 +103,7 @@ pub fn d12(modules: &[&str]) -> Result<PathBuf, String> {
         .arg("--lock")
         .arg(part.join("d12.lock"))
         .arg("--pig-install")
-        .arg(&pig_install)
+        .arg(&stripped)
         .env("SOURCE_DATE_EPOCH", EPOCH)
         .output()
         .map_err(|e| format!("running {}: {e}", pig_build.display()))?;

@@ -381,12 +381,16 @@ impl Planner<'_> {
                 };
                 let enable = *enabled && !unit.enabled;
                 let start = *active && !unit.active && !unit.condition_failed;
-                let triggered = !start && self.triggered(restart_on).is_some();
+                let triggered = self.triggered(restart_on).is_some();
+                // A unit found stopped may still be started by systemd before
+                // the apply reaches it (on first boot, units start alongside
+                // pig-install), and then with its old configuration: when that
+                // changed, restart, which starts it either way and with the new.
                 let action = Action::Service {
                     enable,
-                    start,
-                    restart: triggered && !reload,
-                    reload: triggered && *reload,
+                    start: start && !triggered,
+                    restart: triggered && (start || !reload),
+                    reload: triggered && !start && *reload,
                 };
                 Ok(if enable || start || triggered {
                     (Some(action), None)

@@ -1,6 +1,7 @@
 //! Roles: each turns the seed and this node's host entry into the list of
 //! resources that configure it. Pure: no role reads the machine; the few
-//! facts a role needs (is a local repository present) come in [`Context`].
+//! facts a role needs (is a local repository present, the machine's size)
+//! come in [`Context`].
 
 pub mod etcd;
 pub mod node;
@@ -32,6 +33,10 @@ pub struct Context<'a> {
     pub bundle: Option<&'a std::path::Path>,
     /// Whether `/www/pigsty` already holds an unpacked repository.
     pub local_repo: bool,
+    /// The machine's memory, CPUs and data disk, which PostgreSQL's sizing
+    /// needs; `None` where the caller did not measure them (the pgsql role
+    /// then refuses to plan).
+    pub machine: Option<pgsql::tune::NodeSpec>,
 }
 
 impl Context<'_> {

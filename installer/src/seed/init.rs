@@ -6,7 +6,9 @@
 //! fsync, rename), and never with Pigsty's default credentials.
 
 use std::fmt::Write as _;
+use std::io::Read as _;
 use std::net::IpAddr;
+use std::path::Path;
 
 use chrono::Datelike;
 use rand::RngCore;
@@ -15,6 +17,8 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair, KeyUsagePurpose,
     SerialNumber,
 };
+
+use pig_repo::compress::Compression;
 
 use super::defaults;
 use super::pig_section::{CaPem, FORMAT};
@@ -99,12 +103,63 @@ pub fn generated_secret_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// The PostgreSQL major version a seed gets when no bundle says better:
+/// Debian 12's.
+pub const DEFAULT_PG_VERSION: u32 = 15;
+
+/// The highest `N` of the `postgresql-N` packages listed in the
+/// `pigsty/MANIFEST.json` of bundle tarball `bundle` (tar + gzip), or
+/// `None` if it lists none. Errors name the bundle.
+pub fn bundle_pg_version(bundle: &Path) -> Result<Option<u32>, String> {
+    let fail = |what: String| format!("{}: {what}", bundle.display());
+    let file = std::fs::File::open(bundle).map_err(|e| fail(e.to_string()))?;
+    let gz = Compression::Gzip
+        .reader(file)
+        .map_err(|e| fail(e.to_string()))?;
+    let mut archive = tar::Archive::new(gz);
+    let entries = archive.entries().map_err(|e| fail(e.to_string()))?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| fail(format!("reading the tarball: {e}")))?;
+        let is_manifest = entry
+            .path()
+            .is_ok_and(|p| p.as_ref() == Path::new("pigsty/MANIFEST.json"));
+        if !is_manifest {
+            continue;
+        }
+        let mut text = String::new();
+        entry
+            .read_to_string(&mut text)
+            .map_err(|e| fail(format!("pigsty/MANIFEST.json: {e}")))?;
+        let doc: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| fail(format!("pigsty/MANIFEST.json: {e}")))?;
+        let packages = doc
+            .get("packages")
+            .and_then(|p| p.as_array())
+            .ok_or_else(|| fail("pigsty/MANIFEST.json: no packages list".into()))?;
+        return Ok(packages
+            .iter()
+            .filter_map(|p| {
+                p.get("name")?
+                    .as_str()?
+                    .strip_prefix("postgresql-")?
+                    .parse()
+                    .ok()
+            })
+            .max());
+    }
+    Err(fail(
+        "no pigsty/MANIFEST.json in it: not a pig bundle".into(),
+    ))
+}
+
 /// The text of a new seed for `template` on `hosts` (one per template
-/// slot), pinned to the bundle with digest `bundle` (`sha256:…`) if given.
+/// slot), pinned to the bundle with digest `bundle` (`sha256:…`) if given,
+/// for PostgreSQL `pg_version`.
 pub fn render(
     template: Template,
     hosts: &[IpAddr],
     bundle: Option<&str>,
+    pg_version: u32,
 ) -> Result<String, String> {
     if hosts.len() != template.host_count() {
         return Err(format!(
@@ -165,6 +220,18 @@ pub fn render(
         secrets::generate_password()
     );
     s.push_str("    node_tune: oltp\n    pg_conf: oltp.yml\n");
+    // Pigsty's default (18) is not in Debian 12: the bundle's, else 15.
+    let _ = writeln!(s, "    pg_version: {pg_version}");
+    // pgBouncer offers TLS on 6432 (and so through 5433), as PostgreSQL
+    // does; Pigsty's default is disable.
+    s.push_str("    pgbouncer_sslmode: prefer\n");
+    // Written with its reason, so that the user sees it and can turn it on
+    // with a bundle whose exporter works.
+    s.push_str(
+        "    # Debian 12's prometheus-pgbouncer-exporter 2.1.1 fails against its pgbouncer\n    \
+         # 1.18 (KeyError: 'total_requests'): on only with a bundle that carries a working one.\n    \
+         pgbouncer_exporter_enabled: false\n",
+    );
     if template == Template::Ha3 {
         s.push_str("    pg_rto: norm\n");
     }

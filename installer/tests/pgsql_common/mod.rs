@@ -9,7 +9,7 @@ use crate::testbed::{Node, seed_init};
 const NEEDED: &str =
     "postgresql-15 patroni pgbouncer prometheus-postgres-exporter prometheus-pgbouncer-exporter";
 
-/// A seed for Debian 12's PostgreSQL 15, with pgBouncer offering TLS.
+/// A seed from `seed init` (PostgreSQL 15, pgBouncer offering TLS).
 /// Debian 12's prometheus-pgbouncer-exporter (2.1.1) stops at start-up
 /// against its pgbouncer 1.18 (`KeyError: 'total_requests'`: the column
 /// left `SHOW STATS` in pgbouncer 1.14), so it is switched off here.
@@ -17,10 +17,7 @@ pub fn pg_seed(template: &str, ips: &[&str], extra_vars: &str) -> String {
     let seed = String::from_utf8(seed_init(template, ips)).expect("UTF-8 seed");
     seed.replacen(
         "\n  vars:\n",
-        &format!(
-            "\n  vars:\n    pg_version: 15\n    pgbouncer_sslmode: prefer\n    \
-             pgbouncer_exporter_enabled: false\n{extra_vars}"
-        ),
+        &format!("\n  vars:\n    pgbouncer_exporter_enabled: false\n{extra_vars}"),
         1,
     )
 }

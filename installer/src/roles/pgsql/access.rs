@@ -20,9 +20,6 @@ use crate::seed::yaml::Node;
 /// Where the provisioning SQL goes.
 const SQL_DIR: &str = "/pg/conf/sql";
 
-/// Pigsty's `intra` address alias: private IPv4 ranges.
-const INTRA: [&str; 3] = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"];
-
 /// An SQL identifier, quoted.
 fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -48,66 +45,6 @@ pub fn check_name(ctx: &Context, what: &str, name: &str) -> Result<(), RoleInput
         )));
     }
     Ok(())
-}
-
-/// The rule set pig writes until the HBA module lands: Pigsty's default
-/// rules with `localhost` as the socket and loopback, and `intra` as the
-/// private ranges.
-pub fn inline_hba(ctx: &Context) -> Result<String, RoleInputError> {
-    let repl = ctx.str("pg_replication_username")?;
-    let monitor = ctx.str("pg_monitor_username")?;
-    let admin = ctx.str("pg_admin_username")?;
-    let pwd = ctx.str("pg_pwd_enc")?;
-    let mut lines = vec![
-        "# Managed by pig-install (pgsql role): Pigsty's default HBA rules.".to_string(),
-        format!("local all {DBSU} peer"),
-        format!("local replication {DBSU} peer"),
-        format!("local replication {repl} {pwd}"),
-        format!("host replication {repl} 127.0.0.1/32 {pwd}"),
-    ];
-    for net in INTRA {
-        lines.push(format!("host replication {repl} {net} {pwd}"));
-        lines.push(format!("host postgres {repl} {net} {pwd}"));
-    }
-    lines.push(format!("local all {monitor} {pwd}"));
-    lines.push(format!("host all {monitor} 127.0.0.1/32 {pwd}"));
-    for net in INTRA {
-        lines.push(format!("host all {admin} {net} {pwd}"));
-    }
-    lines.push(format!("hostssl all {admin} 0.0.0.0/0 {pwd}"));
-    lines.push(format!("local all +dbrole_readonly {pwd}"));
-    lines.push(format!("host all +dbrole_readonly 127.0.0.1/32 {pwd}"));
-    for net in INTRA {
-        lines.push(format!("host all +dbrole_readonly {net} {pwd}"));
-    }
-    for net in INTRA {
-        lines.push(format!("host all +dbrole_offline {net} {pwd}"));
-    }
-    Ok(lines.join("\n") + "\n")
-}
-
-/// pgBouncer's HBA until the HBA module lands: Pigsty's default rules.
-pub fn inline_pgb_hba(ctx: &Context) -> Result<String, RoleInputError> {
-    let monitor = ctx.str("pg_monitor_username")?;
-    let admin = ctx.str("pg_admin_username")?;
-    let mut lines = vec![
-        "# Managed by pig-install (pgsql role): Pigsty's default pgBouncer HBA rules.".to_string(),
-        format!("local pgbouncer {DBSU} peer"),
-        "local all all scram-sha-256".into(),
-        "host all all 127.0.0.1/32 scram-sha-256".into(),
-    ];
-    for net in INTRA {
-        lines.push(format!("host pgbouncer {monitor} {net} scram-sha-256"));
-    }
-    lines.push(format!("host all {monitor} 0.0.0.0/0 reject"));
-    for net in INTRA {
-        lines.push(format!("host all {admin} {net} scram-sha-256"));
-    }
-    lines.push(format!("host all {admin} 0.0.0.0/0 reject"));
-    for net in INTRA {
-        lines.push(format!("host all all {net} scram-sha-256"));
-    }
-    Ok(lines.join("\n") + "\n")
 }
 
 /// A role of `pg_default_roles` or `pg_users`, as read from the seed.

@@ -606,6 +606,7 @@ mod tests {
             host,
             bundle: None,
             local_repo: false,
+            machine: None,
         })
     }
 

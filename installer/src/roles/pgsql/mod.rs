@@ -104,7 +104,7 @@ pub fn resources(ctx: &Context) -> Result<Vec<Resource>, RoleInputError> {
     certificates(ctx, &member, &mut out)?;
     out.push(Resource::File {
         path: PathBuf::from(HBA),
-        content: access::inline_hba(ctx)?.into_bytes(),
+        content: hba::pg_hba_conf(ctx)?.into_bytes(),
         owner: DBSU.into(),
         group: DBSU.into(),
         mode: 0o640,

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use super::{CA, CERT, DBSU, HBA, KEY, Member, SOCKET_DIR};
+use super::{CA, CERT, DBSU, HBA, KEY, Member, SOCKET_DIR, tune};
 use crate::engine::{Guard, Resource};
 use crate::roles::{Context, RoleInputError};
 
@@ -29,113 +29,74 @@ fn yaml_map(indent: usize, entries: &[(String, String)]) -> String {
         .collect()
 }
 
-/// One row of `pg_rto_plan`: Patroni's timing and HAProxy's check pace.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RtoPlan {
-    /// Leader key time to live (s).
-    pub ttl: i64,
-    /// Patroni's loop period (s).
-    pub loop_wait: i64,
-    /// DCS and PostgreSQL operation retry budget (s).
-    pub retry_timeout: i64,
-    /// How long a failed primary may take to come back before failover (s).
-    pub primary_start_timeout: i64,
-    /// Watchdog safety margin (s).
-    pub safety_margin: i64,
-    /// HAProxy check interval (`…ms`).
-    pub inter: String,
-    /// HAProxy interval while a server changes state.
-    pub fastinter: String,
-    /// HAProxy interval while a server is down.
-    pub downinter: String,
-    /// Checks to mark a server up.
-    pub rise: i64,
-    /// Checks to mark a server down.
-    pub fall: i64,
-}
-
-impl RtoPlan {
-    /// The row of `pg_rto_plan` that `pg_rto` names.
-    pub fn of(ctx: &Context) -> Result<RtoPlan, RoleInputError> {
-        let rto = ctx.str("pg_rto")?;
-        let row = ctx
-            .host
-            .vars
-            .get("pg_rto_plan")
-            .and_then(|plan| plan.get(&rto))
-            .and_then(|row| row.as_seq())
-            .ok_or_else(|| ctx.error(format!("pg_rto_plan has no row {rto:?}")))?;
-        let bad = || ctx.error(format!("pg_rto_plan.{rto} must hold 10 values"));
-        let int = |i: usize| row.get(i).and_then(|n| n.as_int()).ok_or_else(bad);
-        // HAProxy takes no fractions ("0.5s"): whole milliseconds.
-        let text = |i: usize| {
-            row.get(i)
-                .and_then(|n| n.scalar_text())
-                .and_then(|t| crate::seed::params::parse_duration_ms(&t))
-                .map(|ms| format!("{ms}ms"))
-                .ok_or_else(bad)
-        };
-        Ok(RtoPlan {
-            ttl: int(0)?,
-            loop_wait: int(1)?,
-            retry_timeout: int(2)?,
-            primary_start_timeout: int(3)?,
-            safety_margin: int(4)?,
-            inter: text(5)?,
-            fastinter: text(6)?,
-            downinter: text(7)?,
-            rise: int(8)?,
-            fall: int(9)?,
-        })
-    }
-}
-
-/// Patroni's cluster-wide settings, written to the DCS at bootstrap.
-fn dcs(ctx: &Context) -> Result<String, RoleInputError> {
-    let plan = RtoPlan::of(ctx)?;
-    if plan.loop_wait + 2 * plan.retry_timeout > plan.ttl {
-        return Err(ctx.error(format!(
-            "pg_rto_plan row for {:?}: loop_wait + 2 × retry_timeout must not exceed ttl",
-            ctx.str("pg_rto")?
-        )));
-    }
-    let rpo = ctx.int("pg_rpo")?;
-    // `auto`: Pigsty's OLTP figure.
-    let max_conn = ctx.host.vars.int("pg_max_conn").unwrap_or(500);
-    let mut top = vec![
-        ("ttl".to_string(), plan.ttl.to_string()),
-        ("loop_wait".into(), plan.loop_wait.to_string()),
-        ("retry_timeout".into(), plan.retry_timeout.to_string()),
+/// Patroni's cluster-wide settings, written to the DCS at bootstrap:
+/// the failover timers of `pg_rto` and `pg_rpo`, and the parameters
+/// Patroni keeps equal on every member, sized for this node.
+fn dcs(ctx: &Context, tuning: &[(&str, String)]) -> Result<String, RoleInputError> {
+    let failover = tune::cluster_failover(ctx)?;
+    let rto = &failover.rto;
+    let top = vec![
+        ("ttl".to_string(), rto.ttl.to_string()),
+        ("loop_wait".into(), rto.loop_wait.to_string()),
+        ("retry_timeout".into(), rto.retry_timeout.to_string()),
         (
             "primary_start_timeout".into(),
-            plan.primary_start_timeout.to_string(),
+            rto.primary_start_timeout.to_string(),
         ),
-        ("maximum_lag_on_failover".into(), rpo.max(0).to_string()),
-        // pg_rpo 0: no committed transaction may be lost on failover.
-        ("synchronous_mode".into(), (rpo == 0).to_string()),
+        (
+            "maximum_lag_on_failover".into(),
+            failover.maximum_lag_on_failover.to_string(),
+        ),
+        (
+            "synchronous_mode".into(),
+            failover.synchronous_mode.to_string(),
+        ),
+        (
+            "synchronous_mode_strict".into(),
+            failover.synchronous_mode_strict.to_string(),
+        ),
     ];
-    if rpo == 0 {
-        top.push(("synchronous_mode_strict".into(), "false".into()));
-    }
     let mut text = yaml_map(4, &top);
     text.push_str(
         "    postgresql:\n      use_pg_rewind: true\n      use_slots: true\n      parameters:\n",
     );
-    // Parameters Patroni keeps equal on every member, so from the DCS.
-    text.push_str(&yaml_map(
-        8,
-        &[
-            ("max_connections".into(), max_conn.to_string()),
-            ("max_wal_senders".into(), "50".into()),
-            ("max_replication_slots".into(), "50".into()),
-            ("max_worker_processes".into(), "8".into()),
-            ("wal_level".into(), "replica".into()),
-            ("wal_log_hints".into(), yaml_str("on")),
-            ("hot_standby".into(), yaml_str("on")),
-            ("wal_keep_size".into(), yaml_str("1GB")),
-        ],
-    ));
+    let mut params: Vec<(String, String)> = tuning
+        .iter()
+        .filter(|(k, _)| DCS_PARAMETERS.contains(k))
+        .map(|(k, v)| (k.to_string(), yaml_str(v)))
+        .collect();
+    params.extend([
+        ("max_wal_senders".into(), "50".into()),
+        ("max_replication_slots".into(), "50".into()),
+        ("wal_level".into(), "replica".into()),
+        ("wal_log_hints".into(), yaml_str("on")),
+        ("hot_standby".into(), yaml_str("on")),
+        ("wal_keep_size".into(), yaml_str("1GB")),
+    ]);
+    text.push_str(&yaml_map(8, &params));
     Ok(text)
+}
+
+/// Parameters Patroni takes from the DCS only, since a replica must not
+/// have less of them than its primary.
+const DCS_PARAMETERS: [&str; 4] = [
+    "max_connections",
+    "max_locks_per_transaction",
+    "max_prepared_transactions",
+    "max_worker_processes",
+];
+
+/// This node's sizing for `pg_conf`, less the parameters its PostgreSQL
+/// version does not know.
+fn tuning(ctx: &Context, member: &Member) -> Result<Vec<(&'static str, String)>, RoleInputError> {
+    let machine = ctx.machine.ok_or_else(|| {
+        ctx.error(
+            "the pgsql role needs the machine's memory, CPUs and disk, which were not measured",
+        )
+    })?;
+    let mut params = tune::node_tuning(ctx, &machine)?.parameters();
+    params.retain(|(k, _)| tune::introduced_in(k) <= member.version);
+    Ok(params)
 }
 
 /// `initdb` options: encoding, locales and data checksums.
@@ -154,8 +115,9 @@ fn initdb(ctx: &Context) -> Result<String, RoleInputError> {
 }
 
 /// PostgreSQL parameters of this member: TLS, the HBA file outside the
-/// data directory, logging, then the seed's `pg_parameters` on top.
-fn parameters(ctx: &Context) -> Result<String, RoleInputError> {
+/// data directory, logging, the node's sizing, then the seed's
+/// `pg_parameters` on top.
+fn parameters(ctx: &Context, tuning: &[(&str, String)]) -> Result<String, RoleInputError> {
     let mut params: Vec<(String, String)> = vec![
         (
             "password_encryption".into(),
@@ -177,6 +139,12 @@ fn parameters(ctx: &Context) -> Result<String, RoleInputError> {
         ("log_filename".into(), yaml_str("postgresql-%Y-%m-%d.log")),
         ("log_truncate_on_rotation".into(), yaml_str("on")),
     ];
+    params.extend(
+        tuning
+            .iter()
+            .filter(|(k, _)| !DCS_PARAMETERS.contains(k))
+            .map(|(k, v)| (k.to_string(), yaml_str(v))),
+    );
     // Continuous WAL archiving into the pgBackRest repository.
     if ctx.bool("pgbackrest_enabled") {
         let stanza = ctx.str("pg_cluster")?;
@@ -205,6 +173,7 @@ pub fn resources(
     out: &mut Vec<Resource>,
 ) -> Result<(), RoleInputError> {
     let rest_port = ctx.int("patroni_port")?;
+    let tuning = tuning(ctx, member)?;
     let etcd_port = ctx.int("etcd_port")?;
     let members = ctx.seed.etcd_members();
     if members.is_empty() {
@@ -252,7 +221,7 @@ pub fn resources(
             ("cert", yaml_str(CERT)),
             ("key", yaml_str(KEY)),
             ("etcd_auth", etcd_auth),
-            ("dcs", dcs(ctx)?),
+            ("dcs", dcs(ctx, &tuning)?),
             ("initdb", initdb(ctx)?),
             ("listen", ctx.str("pg_listen")?),
             ("port", member.port.to_string()),
@@ -268,7 +237,7 @@ pub fn resources(
                 "repl_password",
                 yaml_str(&ctx.str("pg_replication_password")?),
             ),
-            ("parameters", parameters(ctx)?),
+            ("parameters", parameters(ctx, &tuning)?),
         ],
     )?;
     let unit = ctx.render(
@@ -363,6 +332,49 @@ pub fn resources(
             &format!("http://127.0.0.1:{rest_port}/health"),
         ]),
         timeout_secs: 300,
+    });
+    // `bootstrap.dcs` counts only when the cluster is made: a changed
+    // `pg_rto` or `pg_rpo` reaches a running cluster through the DCS.
+    let failover = tune::cluster_failover(ctx)?;
+    // Members applying at once race on the DCS key: patronictl refuses
+    // a concurrent change, so a few tries.
+    let mut argv = Resource::argv(&[
+        "sh",
+        "-c",
+        "for i in 1 2 3 4 5; do \"$@\" && exit 0; sleep 1; done; exit 1",
+        "sh",
+        "patronictl",
+        "-c",
+        CONFIG,
+        "edit-config",
+        "--force",
+        "--quiet",
+    ]);
+    for (key, value) in [
+        ("ttl", failover.rto.ttl.to_string()),
+        ("loop_wait", failover.rto.loop_wait.to_string()),
+        ("retry_timeout", failover.rto.retry_timeout.to_string()),
+        (
+            "primary_start_timeout",
+            failover.rto.primary_start_timeout.to_string(),
+        ),
+        (
+            "maximum_lag_on_failover",
+            failover.maximum_lag_on_failover.to_string(),
+        ),
+        ("synchronous_mode", failover.synchronous_mode.to_string()),
+        (
+            "synchronous_mode_strict",
+            failover.synchronous_mode_strict.to_string(),
+        ),
+    ] {
+        argv.push("-s".into());
+        argv.push(format!("{key}={value}"));
+    }
+    out.push(Resource::Command {
+        name: "patroni-dcs-failover-settings".into(),
+        argv,
+        guard: Guard::OnChange(vec![PathBuf::from(CONFIG)]),
     });
     out.push(Resource::HealthCheck {
         name: "postgres-accepts-connections".into(),

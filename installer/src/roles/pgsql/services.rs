@@ -13,8 +13,9 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use super::patroni::{RtoPlan, host_text};
+use super::patroni::host_text;
 use super::{CA, CERT, DBSU, KEY, Member, access, listening};
+use super::{hba, tune};
 use crate::engine::Resource;
 use crate::roles::{Context, RoleInputError};
 use crate::seed::yaml::Node;
@@ -155,7 +156,7 @@ fn pgbouncer(
     out.push(pgb_file(PGB_DATABASES, databases, false));
     out.push(pgb_file(PGB_USEROPTS, useropts, false));
     out.push(pgb_file(PGB_USERLIST, userlist, true));
-    out.push(pgb_file(PGB_HBA, access::inline_pgb_hba(ctx)?, false));
+    out.push(pgb_file(PGB_HBA, hba::pgbouncer_hba_conf(ctx)?, false));
     // Listening addresses change only with a restart; the rest reloads.
     out.push(Resource::running_service(
         "pgbouncer",
@@ -228,7 +229,7 @@ fn selected(ctx: &Context, selector: &str, server: &Server) -> Result<bool, Role
 }
 
 fn haproxy(ctx: &Context, member: &Member, out: &mut Vec<Resource>) -> Result<(), RoleInputError> {
-    let plan = RtoPlan::of(ctx)?;
+    let plan = tune::cluster_failover(ctx)?.rto;
     let rest_port = ctx.int("patroni_port")?;
     let mut servers = Vec::new();
     for m in ctx
@@ -313,9 +314,10 @@ fn haproxy(ctx: &Context, member: &Member, out: &mut Vec<Resource>) -> Result<()
                     text("balance").unwrap_or_else(|| "roundrobin".into()),
                 ),
                 ("check", text("check").unwrap_or_else(|| "/".into())),
-                ("inter", plan.inter.clone()),
-                ("fastinter", plan.fastinter.clone()),
-                ("downinter", plan.downinter.clone()),
+                // HAProxy takes no fractions ("0.5s"): whole milliseconds.
+                ("inter", format!("{}ms", plan.inter_ms)),
+                ("fastinter", format!("{}ms", plan.fastinter_ms)),
+                ("downinter", format!("{}ms", plan.downinter_ms)),
                 ("rise", plan.rise.to_string()),
                 ("fall", plan.fall.to_string()),
                 ("servers", lines.join("\n")),

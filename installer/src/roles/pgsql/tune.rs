@@ -406,6 +406,15 @@ impl RtoPlan {
     }
 }
 
+/// The major version that introduced parameter `name`, for the
+/// parameters [`Tuning::parameters`] writes that older servers refuse.
+pub fn introduced_in(name: &str) -> i64 {
+    match name {
+        "io_workers" | "idle_replication_slot_timeout" => 18,
+        _ => 0,
+    }
+}
+
 /// Patroni's failover settings for a cluster (its `bootstrap.dcs` keys).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailoverSettings {
