@@ -15,9 +15,15 @@ const NEEDED: &str =
 /// left `SHOW STATS` in pgbouncer 1.14), so it is switched off here.
 pub fn pg_seed(template: &str, ips: &[&str], extra_vars: &str) -> String {
     let seed = String::from_utf8(seed_init(template, ips)).expect("UTF-8 seed");
+    // `seed init` may already have switched it off from the bundle.
+    let exporter = if seed.contains("\n    pgbouncer_exporter_enabled:") {
+        ""
+    } else {
+        "    pgbouncer_exporter_enabled: false\n"
+    };
     seed.replacen(
         "\n  vars:\n",
-        &format!("\n  vars:\n    pgbouncer_exporter_enabled: false\n{extra_vars}"),
+        &format!("\n  vars:\n{exporter}{extra_vars}"),
         1,
     )
 }
