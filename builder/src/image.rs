@@ -599,6 +599,51 @@ mod tests {
         assert_ne!(a, id_seed("b", Some("s"), false));
     }
 
+    fn build_args(kind: ImageKindArg, root_url: Option<&str>) -> ImageBuildArgs {
+        ImageBuildArgs {
+            kind,
+            bundle: Some(PathBuf::from("/nonexistent/pigsty-pkg.tgz")),
+            seed: None,
+            size: 1 << 30,
+            without_repo: false,
+            root_url: root_url.map(str::to_string),
+            out: Some(PathBuf::from("/nonexistent/out")),
+            json: false,
+        }
+    }
+
+    #[test]
+    fn root_url_is_required_for_pxe_and_refused_for_other_kinds() {
+        let err = build_image(&build_args(ImageKindArg::Pxe, None)).unwrap_err();
+        assert!(err.to_string().contains("--root-url"), "{err}");
+        let err = build_image(&build_args(ImageKindArg::Iso, Some("http://h/f"))).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--root-url is for --kind pxe, not iso"),
+            "{err}"
+        );
+        // With the options right, the build gets as far as the bundle.
+        let err = build_image(&build_args(ImageKindArg::Pxe, Some("http://h/f"))).unwrap_err();
+        assert!(!err.to_string().contains("--root-url"), "{err}");
+    }
+
+    #[test]
+    fn iso9660_is_told_apart_by_its_volume_descriptor() {
+        let dir = tempfile::tempdir().unwrap();
+        let iso = dir.path().join("a.iso");
+        let mut bytes = vec![0u8; 17 * 2048];
+        bytes[16 * 2048] = 1;
+        bytes[16 * 2048 + 1..16 * 2048 + 6].copy_from_slice(b"CD001");
+        fs::write(&iso, &bytes).unwrap();
+        assert!(is_iso9660(&iso).unwrap());
+        bytes[16 * 2048 + 1] = b'X';
+        fs::write(&iso, &bytes).unwrap();
+        assert!(!is_iso9660(&iso).unwrap());
+        fs::write(&iso, b"short").unwrap();
+        assert!(!is_iso9660(&iso).unwrap());
+        assert!(is_iso9660(&dir.path().join("none")).is_err());
+    }
+
     #[test]
     fn marker_status_reads_the_last_marker_line() {
         let console = "[  OK  ] Started x\nlocalhost login: PIG-FIRSTBOOT-COMPLETE status=failed\n\
