@@ -108,7 +108,8 @@ fn node_seed(dir: &Path) -> PathBuf {
         .arg(&full));
     let text = std::fs::read_to_string(&full).unwrap();
     let start = text.find("  children:\n").expect("children in the seed");
-    let end = text.find("  vars:\n").expect("vars in the seed");
+    // The inventory's own vars, not a group's (indented deeper).
+    let end = text.find("\n  vars:\n").expect("vars in the seed") + 1;
     let seed_text = format!(
         "{}  children:\n    nodes:\n      hosts:\n        \"{GUEST_IP}\": {{}}\n{}",
         &text[..start],
