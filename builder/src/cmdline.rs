@@ -70,10 +70,12 @@ pub struct ImageArgs {
 pub enum ImageCommand {
     /// Boot an image under qemu and wait for the first-boot marker.
     ///
-    /// Boots with TCG (no KVM needed), 1 GiB of memory, a restricted user
+    /// Boots with TCG (no KVM needed), 1 GiB of memory (2 GiB for an ISO
+    /// or a PXE set: a live system writes to RAM), a restricted user
     /// network (the guest gets 10.0.2.15 and reaches nothing else) and the
-    /// disk in snapshot mode, so the image is never changed and every
-    /// check is a first boot. Succeeds when pig-install prints
+    /// image read-only or in snapshot mode, so the image is never changed
+    /// and every check is a first boot. A PXE set is served by qemu's
+    /// built-in TFTP server. Succeeds when pig-install prints
     /// `PIG-FIRSTBOOT-COMPLETE status=ok` on the serial console; fails on
     /// `status=failed` or `status=noseed`, on a timeout or if qemu stops.
     Check(ImageCheckArgs),
