@@ -42,11 +42,17 @@ pub enum Command {
     /// fill the disk on first boot, DHCP on every Ethernet interface, the
     /// bundle's repository under /www/pigsty, and pig-install's first-boot
     /// unit, which applies the seed. Needs no loop devices or mounts.
+    /// `--kind iso` makes a hybrid ISO (BIOS and UEFI, CD and USB stick)
+    /// booting the same system live (live-boot, from the bundle) with the
+    /// repository on board and an empty 1 MiB seed area that `pig-build
+    /// image customize` fills in place; `--kind pxe --root-url URL`
+    /// makes a PXE set (kernel, initrd, filesystem.squashfs, boot.ipxe,
+    /// pxelinux.cfg/default, and seed.cpio with the seed).
     /// The same bundle, seed, options and SOURCE_DATE_EPOCH (default: the
     /// bundle's own date) give a byte-identical image.
     ///
-    /// `pig-build image check F` boots F under qemu and waits for the
-    /// first-boot marker.
+    /// `pig-build image check F` boots F (a disk, an ISO or a PXE set)
+    /// under qemu and waits for the first-boot marker.
     Image(ImageArgs),
 }
 
@@ -64,18 +70,33 @@ pub struct ImageArgs {
 pub enum ImageCommand {
     /// Boot an image under qemu and wait for the first-boot marker.
     ///
-    /// Boots with TCG (no KVM needed), 1 GiB of memory, a restricted user
+    /// Boots with TCG (no KVM needed), 1 GiB of memory (2 GiB for an ISO
+    /// or a PXE set: a live system writes to RAM), a restricted user
     /// network (the guest gets 10.0.2.15 and reaches nothing else) and the
-    /// disk in snapshot mode, so the image is never changed and every
-    /// check is a first boot. Succeeds when pig-install prints
+    /// image read-only or in snapshot mode, so the image is never changed
+    /// and every check is a first boot. A PXE set is served by qemu's
+    /// built-in TFTP server. Succeeds when pig-install prints
     /// `PIG-FIRSTBOOT-COMPLETE status=ok` on the serial console; fails on
     /// `status=failed` or `status=noseed`, on a timeout or if qemu stops.
     Check(ImageCheckArgs),
+    /// Put a seed into a built ISO's seed area, without remastering it.
+    ///
+    /// Copies IN to OUT (IN may be OUT) with only the 1 MiB seed area
+    /// /pig/seed.img rewritten: the magic PIGSEED1, the seed's length and
+    /// sha256, the seed. The seed is checked as `image --seed` checks it
+    /// (UTF-8 YAML with an `all:` inventory; pig-install validates it
+    /// fully on the node before applying anything). A node booted from
+    /// OUT finds it at /run/live/medium/pig/seed.img. The copy is made
+    /// beside OUT and renamed into place: a failure leaves OUT as it was.
+    Customize(ImageCustomizeArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ImageBuildArgs {
-    /// Image format: raw (a plain disk) or qcow2 (for qemu and clouds).
+    /// What to make: raw (a plain disk), qcow2 (for qemu and clouds), iso
+    /// (a hybrid live ISO for BIOS and UEFI, CD or USB stick) or pxe (a
+    /// directory with a kernel, initrds, the root squashfs, an iPXE script
+    /// and a pxelinux config).
     #[arg(long, value_enum, default_value_t = ImageKindArg::Raw)]
     pub kind: ImageKindArg,
 
@@ -84,13 +105,17 @@ pub struct ImageBuildArgs {
     #[arg(long, value_name = "FILE", required = true)]
     pub bundle: Option<PathBuf>,
 
-    /// Seed to embed as /etc/pigsty/seed.yml (mode 0600), applied by
-    /// pig-install on first boot; without it the node looks for a PIGSEED
-    /// or CIDATA volume, then pig.seed= on the kernel command line.
+    /// Seed applied by pig-install on first boot. raw and qcow2 embed it
+    /// as /etc/pigsty/seed.yml (mode 0600); iso writes it into the ISO's
+    /// seed area (replace it later with `image customize`); pxe delivers
+    /// it as the seed.cpio initrd (/run/pig/seed.yml on the node). Without
+    /// it the node looks for a PIGSEED or CIDATA volume, then pig.seed= on
+    /// the kernel command line.
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
 
-    /// Disk size: bytes, or with a K, M, G or T suffix (powers of 1024).
+    /// Disk size (raw and qcow2): bytes, or with a K, M, G or T suffix
+    /// (powers of 1024).
     #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = crate::image::parse_size)]
     pub size: u64,
 
@@ -99,8 +124,16 @@ pub struct ImageBuildArgs {
     #[arg(long)]
     pub without_repo: bool,
 
-    /// Where to write the image.
-    #[arg(long, short, value_name = "FILE", required = true)]
+    /// For pxe, required: the URL nodes fetch the root file system from
+    /// (live-boot's fetch=), i.e. where you serve the set's
+    /// filesystem.squashfs, e.g. http://192.0.2.1/pxe/filesystem.squashfs
+    /// or tftp://192.0.2.1/filesystem.squashfs.
+    #[arg(long, value_name = "URL")]
+    pub root_url: Option<String>,
+
+    /// Where to write the image: a file, or for pxe a new (or empty)
+    /// directory.
+    #[arg(long, short, value_name = "PATH", required = true)]
     pub out: Option<PathBuf>,
 
     /// Print a JSON summary on stdout.
@@ -114,14 +147,40 @@ pub enum ImageKindArg {
     Raw,
     /// qcow2, converted with qemu-img.
     Qcow2,
+    /// A hybrid ISO booting a live system, with a seed area.
+    Iso,
+    /// A PXE boot set (a directory).
+    Pxe,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageCustomizeArgs {
+    /// The seed to put into the ISO.
+    #[arg(long, value_name = "FILE")]
+    pub seed: PathBuf,
+
+    /// The ISO made by `pig-build image --kind iso`.
+    #[arg(value_name = "IN")]
+    pub input: PathBuf,
+
+    /// The ISO to write (may be IN).
+    #[arg(value_name = "OUT")]
+    pub output: PathBuf,
+
+    /// Print a JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct ImageCheckArgs {
-    /// The image (raw or qcow2).
+    /// The image: a raw or qcow2 disk, an ISO (told apart by content) or a
+    /// PXE set's directory (booted from the network through qemu's TFTP
+    /// server, with boot.ipxe as the DHCP boot file).
     pub image: PathBuf,
 
-    /// Firmware to boot with: bios (SeaBIOS) or uefi (OVMF).
+    /// Firmware to boot with: bios (SeaBIOS) or uefi (OVMF). An ISO boots
+    /// as a CD under bios and as a USB stick under uefi.
     #[arg(long, value_enum, default_value_t = FirmwareArg::Bios)]
     pub firmware: FirmwareArg,
 

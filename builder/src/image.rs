@@ -1,41 +1,52 @@
 //! `pig-build image`: a bootable node disk from a bundle alone, and
-//! `pig-build image check`: boot one under qemu to the first-boot marker.
+//! `pig-build image check`: boot one under qemu to the first-boot marker,
+//! and `pig-build image customize`: put a seed into a built ISO.
 //!
 //! Steps of a build: unpack the bundle into the image cache (keyed by its
 //! digest), read `MANIFEST.json` for the `base` module, install it and
 //! pig-install with mmdebstrap from the bundle's signed repository in a
 //! network namespace with no network (cached by its inputs), then lay out
 //! the disk with pig-images (GPT, BIOS boot, ESP, ext4 root) with the seed
-//! and the repository embedded. Every identifier in the disk derives from
+//! and the repository embedded (or, for an ISO or a PXE set, pack it as a
+//! live system with the seed in the ISO's seed area or in a seed initrd).
+//! Every identifier in the disk derives from
 //! one value, the sha256 of the bundle, the seed and the options; every
 //! time stamp is `SOURCE_DATE_EPOCH`, by default the bundle's own date.
 
 use std::fs;
+use std::io::{Read as _, Seek as _, SeekFrom};
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use pig_images::boot::FIRSTBOOT_MARKER;
 use pig_images::bundle::{self as image_bundle, INSTALLER_PACKAGE};
-use pig_images::{DiskSpec, Firmware, ImageKind};
+use pig_images::{DiskSpec, Firmware, ImageKind, IsoSpec, Medium, PxeSpec, seed_area};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::bundle_layout::{BundleKind, MANIFEST, Manifest};
 use crate::cmdline::{
-    FirmwareArg, ImageArgs, ImageBuildArgs, ImageCheckArgs, ImageCommand, ImageKindArg,
+    FirmwareArg, ImageArgs, ImageBuildArgs, ImageCheckArgs, ImageCommand, ImageCustomizeArgs,
+    ImageKindArg,
 };
 
 /// The bundle module every image installs.
 pub const BASE_MODULE: &str = "base";
+/// The package an ISO or PXE root needs to boot live (in `base` for d12).
+pub const LIVE_PACKAGE: &str = "live-boot";
+/// The iPXE script of a PXE set: qemu's DHCP boot file in `image check`.
+pub const PXE_BOOTFILE: &str = "boot.ipxe";
 
 /// What an image build made.
 #[derive(Debug, Serialize)]
 pub struct ImageSummary {
     pub image: PathBuf,
     pub kind: &'static str,
+    /// The image's size; for a PXE set, the sum of its files.
     pub size_bytes: u64,
-    /// Bytes the image file occupies on disk (raw images are sparse).
+    /// Bytes the image occupies on disk (raw images are sparse).
     pub allocated_bytes: u64,
     pub bundle_sha256: String,
     pub seed_sha256: Option<String>,
@@ -43,13 +54,49 @@ pub struct ImageSummary {
     /// The value every GUID and UUID of the disk is derived from.
     pub id_seed: String,
     pub source_date_epoch: u64,
-    pub disk_guid: String,
-    pub root_fs_uuid: String,
-    /// Packages asked for (the base module and pig-install).
+    /// The GPT disk GUID (raw, qcow2, and the ISO's hybrid GPT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_guid: Option<String>,
+    /// The ext4 root's UUID (raw, qcow2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_fs_uuid: Option<String>,
+    /// The ISO 9660 volume UUID GRUB searches for (iso).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_uuid: Option<String>,
+    /// Where nodes fetch filesystem.squashfs from (pxe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_url: Option<String>,
+    /// The files of the set with their sizes (pxe).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<ImageFile>,
+    /// The live system's kernel (iso, pxe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kernel_release: Option<String>,
+    /// Packages asked for (the base module and pig-install, and live-boot
+    /// for iso and pxe).
     pub packages: usize,
     pub rootfs_cached: bool,
     pub rootfs_seconds: f64,
+    /// Writing the disk, the ISO or the PXE set from the rootfs.
     pub disk_seconds: f64,
+    pub seconds: f64,
+}
+
+/// A file of a PXE set.
+#[derive(Debug, Serialize)]
+pub struct ImageFile {
+    /// Relative to the set's directory.
+    pub name: String,
+    pub size_bytes: u64,
+}
+
+/// What `image customize` wrote.
+#[derive(Debug, Serialize)]
+pub struct CustomizeSummary {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub seed_sha256: String,
+    pub seed_bytes: usize,
     pub seconds: f64,
 }
 
@@ -58,6 +105,8 @@ pub struct ImageSummary {
 pub struct CheckReport {
     pub image: PathBuf,
     pub firmware: &'static str,
+    /// What qemu booted from: disk, cdrom, usb-disk or network.
+    pub medium: &'static str,
     /// The `status=` of the marker line: ok, failed or noseed.
     pub status: String,
     /// From starting qemu to the marker.
@@ -69,6 +118,7 @@ pub struct CheckReport {
 pub fn run(args: &ImageArgs) -> Result<()> {
     match &args.command {
         Some(ImageCommand::Check(check)) => run_check(check),
+        Some(ImageCommand::Customize(customize)) => run_customize(customize),
         None => run_build(&args.build),
     }
 }
@@ -78,23 +128,30 @@ fn run_build(args: &ImageBuildArgs) -> Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
+        let size = match summary.kind {
+            "raw" | "qcow2" => format!(
+                "{:.1} GiB ({:.1} MiB allocated)",
+                summary.size_bytes as f64 / f64::from(1u32 << 30),
+                summary.allocated_bytes as f64 / 1048576.0
+            ),
+            _ => format!("{:.1} MiB", summary.size_bytes as f64 / 1048576.0),
+        };
         println!(
-            "{}: {} image, {:.1} GiB ({:.1} MiB allocated), {} packages{}{}, built in {:.1} s \
-             (rootfs {:.1} s{}, disk {:.1} s)",
+            "{}: {} image, {size}, {} packages{}{}, built in {:.1} s \
+             (rootfs {:.1} s{}, {} {:.1} s)",
             summary.image.display(),
             summary.kind,
-            summary.size_bytes as f64 / f64::from(1u32 << 30),
-            summary.allocated_bytes as f64 / 1048576.0,
             summary.packages,
             if summary.with_repo {
                 ", repository in /www/pigsty"
             } else {
                 ""
             },
-            if summary.seed_sha256.is_some() {
-                ", seed embedded"
-            } else {
-                ""
+            match (summary.seed_sha256.is_some(), summary.kind) {
+                (false, _) => "",
+                (true, "iso") => ", seed in the seed area",
+                (true, "pxe") => ", seed in seed.cpio",
+                (true, _) => ", seed embedded",
             },
             summary.seconds,
             summary.rootfs_seconds,
@@ -103,8 +160,15 @@ fn run_build(args: &ImageBuildArgs) -> Result<()> {
             } else {
                 ""
             },
+            summary.kind,
             summary.disk_seconds
         );
+        if let Some(url) = &summary.root_url {
+            println!(
+                "serve {}/filesystem.squashfs at {url}; boot {PXE_BOOTFILE} (iPXE) or pxelinux.0",
+                summary.image.display()
+            );
+        }
     }
     Ok(())
 }
@@ -164,8 +228,9 @@ fn image_epoch(manifest: &Manifest) -> Result<u64> {
 }
 
 /// The packages the image installs: the bundle's `base` module and
-/// pig-install, which the bundle must hold.
-fn image_packages(manifest: &Manifest, input: &str) -> Result<Vec<String>> {
+/// pig-install, which the bundle must hold, and for a live system
+/// (`live`: iso, pxe) live-boot.
+fn image_packages(manifest: &Manifest, input: &str, live: bool) -> Result<Vec<String>> {
     if manifest.kind != BundleKind::Deb {
         bail!("{input}: an RPM bundle; images are built from Debian bundles only");
     }
@@ -190,6 +255,15 @@ fn image_packages(manifest: &Manifest, input: &str) -> Result<Vec<String>> {
     }
     let mut packages = base.clone();
     packages.push(INSTALLER_PACKAGE.to_string());
+    if live {
+        if !manifest.packages.iter().any(|p| p.name == LIVE_PACKAGE) {
+            bail!(
+                "{input}: no {LIVE_PACKAGE} package, which an ISO or PXE root boots with; \
+                 add it to the recipe's `{BASE_MODULE}` module"
+            );
+        }
+        packages.push(LIVE_PACKAGE.to_string());
+    }
     packages.sort();
     packages.dedup();
     Ok(packages)
@@ -219,6 +293,15 @@ pub fn build_image(args: &ImageBuildArgs) -> Result<ImageSummary> {
     let (Some(bundle), Some(out)) = (&args.bundle, &args.out) else {
         bail!("--bundle and --out are required");
     };
+    match (args.kind, &args.root_url) {
+        (ImageKindArg::Pxe, None) => bail!(
+            "--kind pxe needs --root-url URL: where nodes will fetch the set's \
+             filesystem.squashfs from"
+        ),
+        (ImageKindArg::Pxe, Some(_)) | (_, None) => {}
+        (kind, Some(_)) => bail!("--root-url is for --kind pxe, not {}", kind_name(kind)),
+    }
+    let live = matches!(args.kind, ImageKindArg::Iso | ImageKindArg::Pxe);
     let seed = args.seed.as_deref().map(read_seed).transpose()?;
     let seed_sha256 = seed.as_deref().map(|s| hex::encode(Sha256::digest(s)));
 
@@ -227,7 +310,7 @@ pub fn build_image(args: &ImageBuildArgs) -> Result<ImageSummary> {
     let manifest_path = repo.repo.join(MANIFEST);
     let manifest = Manifest::load(&manifest_path)?;
     let input = bundle.display().to_string();
-    let packages = image_packages(&manifest, &input)?;
+    let packages = image_packages(&manifest, &input, live)?;
     let epoch = image_epoch(&manifest)?;
     let with_repo = !args.without_repo;
     let id = id_seed(&repo.digest, seed_sha256.as_deref(), with_repo);
@@ -254,39 +337,150 @@ pub fn build_image(args: &ImageBuildArgs) -> Result<ImageSummary> {
         rootfs.seconds
     ));
 
-    let mut spec = DiskSpec::new(args.size, &id, epoch);
-    spec.embeds =
-        image_bundle::node_embeds(seed.as_deref(), with_repo.then_some(repo.repo.as_path()));
-    let kind = match args.kind {
-        ImageKindArg::Raw => ImageKind::Raw,
-        ImageKindArg::Qcow2 => ImageKind::Qcow2,
-    };
-    progress(&format!("writing the {} disk", kind_name(args.kind)));
-    let disk = pig_images::build_disk(&rootfs.tar, &spec, kind, out)?;
-    Ok(ImageSummary {
+    let repo_dir = with_repo.then_some(repo.repo.as_path());
+    let mut summary = ImageSummary {
         image: out.clone(),
         kind: kind_name(args.kind),
-        size_bytes: disk.size_bytes,
-        allocated_bytes: disk.allocated_bytes,
-        bundle_sha256: repo.digest,
+        size_bytes: 0,
+        allocated_bytes: 0,
+        bundle_sha256: repo.digest.clone(),
         seed_sha256,
         with_repo,
-        id_seed: id,
+        id_seed: id.clone(),
         source_date_epoch: epoch,
-        disk_guid: disk.disk_guid,
-        root_fs_uuid: disk.root_fs_uuid,
+        disk_guid: None,
+        root_fs_uuid: None,
+        volume_uuid: None,
+        root_url: None,
+        files: Vec::new(),
+        kernel_release: None,
         packages: packages.len(),
         rootfs_cached: rootfs.cached,
         rootfs_seconds: rootfs.seconds,
-        disk_seconds: disk.seconds,
+        disk_seconds: 0.0,
+        seconds: 0.0,
+    };
+    match args.kind {
+        ImageKindArg::Raw | ImageKindArg::Qcow2 => {
+            let mut spec = DiskSpec::new(args.size, &id, epoch);
+            spec.embeds = image_bundle::node_embeds(seed.as_deref(), repo_dir);
+            let kind = if args.kind == ImageKindArg::Raw {
+                ImageKind::Raw
+            } else {
+                ImageKind::Qcow2
+            };
+            progress(&format!("writing the {} disk", kind_name(args.kind)));
+            let disk = pig_images::build_disk(&rootfs.tar, &spec, kind, out)?;
+            summary.size_bytes = disk.size_bytes;
+            summary.allocated_bytes = disk.allocated_bytes;
+            summary.disk_guid = Some(disk.disk_guid);
+            summary.root_fs_uuid = Some(disk.root_fs_uuid);
+            summary.disk_seconds = disk.seconds;
+        }
+        ImageKindArg::Iso => {
+            let mut spec = IsoSpec::new(&id, epoch);
+            // The seed goes into the seed area, never into the live root:
+            // `image customize` must be able to replace it.
+            spec.embeds = image_bundle::node_embeds(None, repo_dir);
+            spec.node_seed = seed;
+            progress("writing the hybrid ISO");
+            let iso = pig_images::build_iso(&rootfs.tar, &spec, out)?;
+            summary.size_bytes = iso.size_bytes;
+            summary.allocated_bytes = allocated(out)?;
+            summary.disk_guid = Some(iso.disk_guid);
+            summary.volume_uuid = Some(iso.volume_uuid);
+            summary.kernel_release = Some(iso.kernel_release);
+            summary.disk_seconds = iso.seconds;
+        }
+        ImageKindArg::Pxe => {
+            let root_url = args.root_url.clone().unwrap_or_default();
+            let spec = PxeSpec {
+                epoch,
+                squashfs_url: root_url.clone(),
+                cmdline: String::new(),
+                embeds: image_bundle::node_embeds(None, repo_dir),
+                node_seed: seed,
+            };
+            progress("writing the PXE set");
+            let pxe = pig_images::build_pxe(&rootfs.tar, &spec, out)?;
+            summary.files = pxe
+                .files
+                .into_iter()
+                .map(|(name, size_bytes)| ImageFile { name, size_bytes })
+                .collect();
+            summary.size_bytes = summary.files.iter().map(|f| f.size_bytes).sum();
+            summary.allocated_bytes = summary
+                .files
+                .iter()
+                .map(|f| allocated(&out.join(&f.name)))
+                .sum::<Result<u64>>()?;
+            summary.root_url = Some(root_url);
+            summary.kernel_release = Some(pxe.kernel_release);
+            summary.disk_seconds = pxe.seconds;
+        }
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// Bytes `path` occupies on disk.
+fn allocated(path: &Path) -> Result<u64> {
+    let meta = fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(meta.blocks() * 512)
+}
+
+/// Put the seed `args` name into the seed area of a built ISO.
+pub fn customize_iso(args: &ImageCustomizeArgs) -> Result<CustomizeSummary> {
+    let started = Instant::now();
+    let seed = read_seed(&args.seed)?;
+    seed_area::customize(&args.input, &seed, &args.output)?;
+    Ok(CustomizeSummary {
+        input: args.input.clone(),
+        output: args.output.clone(),
+        seed_sha256: hex::encode(Sha256::digest(&seed)),
+        seed_bytes: seed.len(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+fn run_customize(args: &ImageCustomizeArgs) -> Result<()> {
+    let summary = customize_iso(args)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        println!(
+            "{}: seed {} ({} bytes, sha256 {}) in the seed area, from {}",
+            summary.output.display(),
+            args.seed.display(),
+            summary.seed_bytes,
+            summary.seed_sha256,
+            summary.input.display()
+        );
+    }
+    Ok(())
 }
 
 fn kind_name(kind: ImageKindArg) -> &'static str {
     match kind {
         ImageKindArg::Raw => "raw",
         ImageKindArg::Qcow2 => "qcow2",
+        ImageKindArg::Iso => "iso",
+        ImageKindArg::Pxe => "pxe",
+    }
+}
+
+/// Whether `path` holds an ISO 9660 file system: the primary volume
+/// descriptor's `CD001` at byte 32769 (sector 16, after its type byte).
+fn is_iso9660(path: &Path) -> Result<bool> {
+    let mut f = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut id = [0u8; 5];
+    let read = f
+        .seek(SeekFrom::Start(16 * 2048 + 1))
+        .and_then(|_| f.read_exact(&mut id));
+    match read {
+        Ok(()) => Ok(&id == b"CD001"),
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
 }
 
@@ -316,14 +510,31 @@ pub fn check_image(args: &ImageCheckArgs) -> Result<CheckReport> {
         FirmwareArg::Bios => Firmware::Bios,
         FirmwareArg::Uefi => Firmware::Uefi,
     };
+    let (medium, medium_name) = if args.image.is_dir() {
+        (
+            Medium::Network {
+                tftp_root: &args.image,
+                bootfile: PXE_BOOTFILE,
+            },
+            "network",
+        )
+    } else if is_iso9660(&args.image)? {
+        match firmware {
+            Firmware::Bios => (Medium::Cdrom(&args.image), "cdrom"),
+            Firmware::Uefi => (Medium::UsbDisk(&args.image), "usb-disk"),
+        }
+    } else {
+        (Medium::Disk(&args.image), "disk")
+    };
     progress(&format!(
-        "booting {} with {} under qemu (TCG), waiting up to {} s for {FIRSTBOOT_MARKER}",
+        "booting {} from {medium_name} with {} under qemu (TCG), waiting up to {} s for \
+         {FIRSTBOOT_MARKER}",
         args.image.display(),
         firmware_name(args.firmware),
         args.timeout
     ));
-    let boot = pig_images::boot_check(
-        &args.image,
+    let boot = pig_images::boot_medium(
+        medium,
         firmware,
         FIRSTBOOT_MARKER,
         Duration::from_secs(args.timeout),
@@ -332,6 +543,7 @@ pub fn check_image(args: &ImageCheckArgs) -> Result<CheckReport> {
     Ok(CheckReport {
         image: args.image.clone(),
         firmware: firmware_name(args.firmware),
+        medium: medium_name,
         status,
         seconds: boot.seconds,
         console_tail: boot.log_tail,
@@ -344,11 +556,12 @@ fn run_check(args: &ImageCheckArgs) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!(
-            "{}: {FIRSTBOOT_MARKER} status={} after {:.1} s ({})",
+            "{}: {FIRSTBOOT_MARKER} status={} after {:.1} s ({}, {})",
             report.image.display(),
             report.status,
             report.seconds,
-            report.firmware
+            report.firmware,
+            report.medium
         );
     }
     if report.status != "ok" {
@@ -384,6 +597,51 @@ mod tests {
         assert_ne!(a, id_seed("c", Some("s"), true));
         assert_ne!(a, id_seed("b", None, true));
         assert_ne!(a, id_seed("b", Some("s"), false));
+    }
+
+    fn build_args(kind: ImageKindArg, root_url: Option<&str>) -> ImageBuildArgs {
+        ImageBuildArgs {
+            kind,
+            bundle: Some(PathBuf::from("/nonexistent/pigsty-pkg.tgz")),
+            seed: None,
+            size: 1 << 30,
+            without_repo: false,
+            root_url: root_url.map(str::to_string),
+            out: Some(PathBuf::from("/nonexistent/out")),
+            json: false,
+        }
+    }
+
+    #[test]
+    fn root_url_is_required_for_pxe_and_refused_for_other_kinds() {
+        let err = build_image(&build_args(ImageKindArg::Pxe, None)).unwrap_err();
+        assert!(err.to_string().contains("--root-url"), "{err}");
+        let err = build_image(&build_args(ImageKindArg::Iso, Some("http://h/f"))).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--root-url is for --kind pxe, not iso"),
+            "{err}"
+        );
+        // With the options right, the build gets as far as the bundle.
+        let err = build_image(&build_args(ImageKindArg::Pxe, Some("http://h/f"))).unwrap_err();
+        assert!(!err.to_string().contains("--root-url"), "{err}");
+    }
+
+    #[test]
+    fn iso9660_is_told_apart_by_its_volume_descriptor() {
+        let dir = tempfile::tempdir().unwrap();
+        let iso = dir.path().join("a.iso");
+        let mut bytes = vec![0u8; 17 * 2048];
+        bytes[16 * 2048] = 1;
+        bytes[16 * 2048 + 1..16 * 2048 + 6].copy_from_slice(b"CD001");
+        fs::write(&iso, &bytes).unwrap();
+        assert!(is_iso9660(&iso).unwrap());
+        bytes[16 * 2048 + 1] = b'X';
+        fs::write(&iso, &bytes).unwrap();
+        assert!(!is_iso9660(&iso).unwrap());
+        fs::write(&iso, b"short").unwrap();
+        assert!(!is_iso9660(&iso).unwrap());
+        assert!(is_iso9660(&dir.path().join("none")).is_err());
     }
 
     #[test]

@@ -56,11 +56,14 @@ pub enum Medium<'a> {
 }
 
 impl Medium<'_> {
-    /// Guest memory: a network boot holds the fetched root in RAM.
+    /// Guest memory: a live system (ISO or network boot) keeps every file
+    /// it writes in RAM (live-boot's overlay is a tmpfs of half the
+    /// memory, and a node role installs packages), and a network boot
+    /// holds the fetched root there too.
     fn memory_mib(&self) -> u32 {
         match self {
-            Medium::Network { .. } => 2048,
-            _ => 1024,
+            Medium::Disk(_) => 1024,
+            Medium::Cdrom(_) | Medium::UsbDisk(_) | Medium::Network { .. } => 2048,
         }
     }
 
@@ -196,13 +199,15 @@ fn qemu_command(
                 ));
         }
         Medium::Cdrom(image) => {
-            cmd.args(["-nic", "none", "-drive"]).arg(format!(
-                "file={},format=raw,media=cdrom,readonly=on,if=ide",
-                image.display()
-            ));
+            // The node finds itself in its seed by its address (10.0.2.15).
+            cmd.args(["-nic", "user,model=virtio-net-pci,restrict=on", "-drive"])
+                .arg(format!(
+                    "file={},format=raw,media=cdrom,readonly=on,if=ide",
+                    image.display()
+                ));
         }
         Medium::UsbDisk(image) => {
-            cmd.args(["-nic", "none", "-drive"])
+            cmd.args(["-nic", "user,model=virtio-net-pci,restrict=on", "-drive"])
                 .arg(format!(
                     "file={},format=raw,if=none,id=stick,snapshot=on",
                     image.display()

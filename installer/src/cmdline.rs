@@ -30,12 +30,15 @@ pub enum Command {
     Status(NodeArgs),
     /// Apply the seed once at boot (run by pig-install-firstboot.service).
     ///
-    /// The seed is the first found of: the --seed file (embedded in the
-    /// image); seed.yml on a volume labelled PIGSEED, CIDATA or cidata
-    /// (mounted read-only); `pig.seed=URL#sha256=HEX` on the kernel
-    /// command line (file:// or http://, the digest required). A seed
-    /// from a volume or URL is validated, then installed as the --seed
-    /// file.
+    /// The seed is the first found of, in this order: the --seed file
+    /// (embedded in the image); the seed area of the live medium
+    /// (/run/live/medium/pig/seed.img, on a node booted from a pig ISO;
+    /// an empty area is no seed); /run/pig/seed.yml (left by a pig PXE
+    /// set's seed initrd); seed.yml on a volume labelled PIGSEED, CIDATA
+    /// or cidata (mounted read-only); `pig.seed=URL#sha256=HEX` on the
+    /// kernel command line (file:// or http://, the digest required). A
+    /// seed from any source but the --seed file is validated, then
+    /// installed as the --seed file.
     ///
     /// Does nothing when this seed was applied successfully before, and
     /// does not retry a seed that failed; writes the outcome to

@@ -601,8 +601,8 @@ fn firstboot_run(args: &FirstbootArgs) -> Result<bool> {
         .map_err(|e| refuse_seed(e.to_string()))?;
     let Some(found) = found else {
         journal::info(&format!(
-            "first boot: no seed ({}, a PIGSEED or CIDATA volume, or pig.seed= on the kernel \
-             command line); nothing to do",
+            "first boot: no seed ({}, the live medium's seed area, a PXE seed initrd, a PIGSEED \
+             or CIDATA volume, or pig.seed= on the kernel command line); nothing to do",
             args.seed.display()
         ));
         return Ok(false);

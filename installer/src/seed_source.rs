@@ -2,10 +2,16 @@
 //!
 //! 1. **embedded**: `/etc/pigsty/seed.yml`, baked into the image by
 //!    `pig-build image --seed` (or put there by hand);
-//! 2. **a volume** labelled `PIGSEED`, else `CIDATA` (or `cidata`, as
+//! 2. **the live medium's seed area**: `/run/live/medium/pig/seed.img` on
+//!    a node booted from a pig ISO (live-boot mounts the boot medium
+//!    there), written by `pig-build image customize`; an empty area is no
+//!    seed ([`pig_repo::seed_area`]);
+//! 3. **the PXE seed initrd**: `/run/pig/seed.yml`, copied there from the
+//!    `seed.cpio` initrd of a pig PXE set before the root is switched;
+//! 4. **a volume** labelled `PIGSEED`, else `CIDATA` (or `cidata`, as
 //!    cloud-init's NoCloud writes it) holding `seed.yml` at its top,
 //!    mounted read-only just long enough to read it;
-//! 3. **the kernel command line**: `pig.seed=URL#sha256=HEX`, with URL
+//! 5. **the kernel command line**: `pig.seed=URL#sha256=HEX`, with URL
 //!    `file:///path` or `http://host[:port]/path`. The digest is required
 //!    and checked: a seed fetched over plain HTTP or from a shared medium
 //!    is only trusted through it.
@@ -31,6 +37,10 @@ use sha2::{Digest, Sha256};
 /// The embedded seed's path, also where a seed from another source is
 /// installed once it has been validated.
 pub const EMBEDDED_PATH: &str = "/etc/pigsty/seed.yml";
+/// Where a node booted from a pig ISO finds the medium's seed area.
+pub const LIVE_AREA_PATH: &str = pig_repo::seed_area::LIVE_MEDIUM_PATH;
+/// Where a node booted from a pig PXE set finds the seed initrd's seed.
+pub const PXE_SEED_PATH: &str = "/run/pig/seed.yml";
 /// Volume labels searched, in order.
 pub const VOLUME_LABELS: [&str; 3] = ["PIGSEED", "CIDATA", "cidata"];
 /// The seed's file name at the top of a seed volume.
@@ -49,6 +59,10 @@ const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum Origin {
     /// The seed file already in the root file system.
     Embedded(PathBuf),
+    /// The seed area of the live medium a pig ISO booted from.
+    LiveMedium(PathBuf),
+    /// The seed a PXE seed initrd left in `/run`.
+    PxeInitrd(PathBuf),
     /// `seed.yml` on the volume `device`, found by `label`.
     Volume { device: PathBuf, label: String },
     /// The `pig.seed=` URL of the kernel command line.
@@ -59,6 +73,10 @@ impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Origin::Embedded(path) => write!(f, "embedded {}", path.display()),
+            Origin::LiveMedium(path) => {
+                write!(f, "seed area {} of the live medium", path.display())
+            }
+            Origin::PxeInitrd(path) => write!(f, "PXE seed initrd's {}", path.display()),
             Origin::Volume { device, label } => {
                 write!(f, "{VOLUME_FILE} on volume {label} ({})", device.display())
             }
@@ -129,6 +147,11 @@ pub enum SeedUrl {
 pub trait Probe {
     /// The embedded seed's bytes, `None` when there is no such file.
     fn embedded(&self) -> Result<Option<(PathBuf, Vec<u8>)>, SeedSourceError>;
+    /// The seed in the live medium's seed area, `None` when there is no
+    /// area (not booted from a pig ISO) or the area is empty.
+    fn live_medium(&self) -> Result<Option<(PathBuf, Vec<u8>)>, SeedSourceError>;
+    /// The seed a PXE seed initrd left, `None` when there is none.
+    fn pxe_initrd(&self) -> Result<Option<(PathBuf, Vec<u8>)>, SeedSourceError>;
     /// The device holding a volume labelled `label`, if any.
     fn volume_device(&self, label: &str) -> Option<PathBuf>;
     /// `seed.yml` from the volume `device`, `None` when it has none.
@@ -145,6 +168,18 @@ pub fn locate(probe: &impl Probe) -> Result<Option<FoundSeed>, SeedSourceError> 
     if let Some((path, bytes)) = probe.embedded()? {
         return Ok(Some(FoundSeed {
             origin: Origin::Embedded(path),
+            bytes,
+        }));
+    }
+    if let Some((path, bytes)) = probe.live_medium()? {
+        return Ok(Some(FoundSeed {
+            origin: Origin::LiveMedium(path),
+            bytes,
+        }));
+    }
+    if let Some((path, bytes)) = probe.pxe_initrd()? {
+        return Ok(Some(FoundSeed {
+            origin: Origin::PxeInitrd(path),
             bytes,
         }));
     }
@@ -360,11 +395,26 @@ fn read_limited(path: &Path) -> Result<Option<Vec<u8>>, SeedSourceError> {
     Ok(Some(bytes))
 }
 
+/// The seed in the seed area file at `path`: `None` when the file does
+/// not exist or the area is empty; a corrupt area is an error.
+pub fn read_seed_area(path: &Path) -> Result<Option<Vec<u8>>, SeedSourceError> {
+    let Some(area) = read_limited(path)? else {
+        return Ok(None);
+    };
+    pig_repo::seed_area::decode(&area, &path.display().to_string())
+        .map(|seed| seed.map(String::into_bytes))
+        .map_err(|e| read_error("live medium", e))
+}
+
 /// The running machine: files, `blkid`, `mount -o ro`, `/proc/cmdline`.
 #[derive(Debug, Clone)]
 pub struct SystemProbe {
     /// The embedded seed's path, normally [`EMBEDDED_PATH`].
     pub embedded: PathBuf,
+    /// Normally [`LIVE_AREA_PATH`].
+    pub live_area: PathBuf,
+    /// Normally [`PXE_SEED_PATH`].
+    pub pxe_seed: PathBuf,
     /// Normally `/proc/cmdline`.
     pub cmdline: PathBuf,
 }
@@ -374,6 +424,8 @@ impl SystemProbe {
     pub fn new(embedded: &Path) -> SystemProbe {
         SystemProbe {
             embedded: embedded.to_path_buf(),
+            live_area: PathBuf::from(LIVE_AREA_PATH),
+            pxe_seed: PathBuf::from(PXE_SEED_PATH),
             cmdline: PathBuf::from("/proc/cmdline"),
         }
     }
@@ -382,6 +434,14 @@ impl SystemProbe {
 impl Probe for SystemProbe {
     fn embedded(&self) -> Result<Option<(PathBuf, Vec<u8>)>, SeedSourceError> {
         Ok(read_limited(&self.embedded)?.map(|b| (self.embedded.clone(), b)))
+    }
+
+    fn live_medium(&self) -> Result<Option<(PathBuf, Vec<u8>)>, SeedSourceError> {
+        Ok(read_seed_area(&self.live_area)?.map(|b| (self.live_area.clone(), b)))
+    }
+
+    fn pxe_initrd(&self) -> Result<Option<(PathBuf, Vec<u8>)>, SeedSourceError> {
+        Ok(read_limited(&self.pxe_seed)?.map(|b| (self.pxe_seed.clone(), b)))
     }
 
     fn volume_device(&self, label: &str) -> Option<PathBuf> {
@@ -444,6 +504,8 @@ mod tests {
     #[derive(Default)]
     struct FakeProbe {
         embedded: Option<Vec<u8>>,
+        live: Option<Vec<u8>>,
+        pxe: Option<Vec<u8>>,
         volumes: Vec<(&'static str, Option<Vec<u8>>)>,
         cmdline: String,
         remote: Vec<u8>,
@@ -455,6 +517,15 @@ mod tests {
                 .embedded
                 .clone()
                 .map(|b| (PathBuf::from(EMBEDDED_PATH), b)))
+        }
+        fn live_medium(&self) -> Result<Option<(PathBuf, Vec<u8>)>, SeedSourceError> {
+            Ok(self
+                .live
+                .clone()
+                .map(|b| (PathBuf::from(LIVE_AREA_PATH), b)))
+        }
+        fn pxe_initrd(&self) -> Result<Option<(PathBuf, Vec<u8>)>, SeedSourceError> {
+            Ok(self.pxe.clone().map(|b| (PathBuf::from(PXE_SEED_PATH), b)))
         }
         fn volume_device(&self, label: &str) -> Option<PathBuf> {
             self.volumes
@@ -489,10 +560,56 @@ mod tests {
             volumes: vec![("PIGSEED", Some(b"v".to_vec()))],
             cmdline: cmdline_with("http://10.0.2.2/s.yml"),
             remote: b"abc".to_vec(),
+            ..FakeProbe::default()
         };
         let found = locate(&probe).unwrap().unwrap();
         assert_eq!(found.origin, Origin::Embedded(PathBuf::from(EMBEDDED_PATH)));
         assert_eq!(found.bytes, b"e");
+    }
+
+    #[test]
+    fn live_medium_then_pxe_initrd_come_after_embedded_and_before_volumes() {
+        let mut probe = FakeProbe {
+            embedded: Some(b"e".to_vec()),
+            live: Some(b"l".to_vec()),
+            pxe: Some(b"p".to_vec()),
+            volumes: vec![("PIGSEED", Some(b"v".to_vec()))],
+            cmdline: cmdline_with("http://10.0.2.2/s.yml"),
+            remote: b"abc".to_vec(),
+        };
+        assert_eq!(locate(&probe).unwrap().unwrap().bytes, b"e");
+        probe.embedded = None;
+        let found = locate(&probe).unwrap().unwrap();
+        assert_eq!(
+            found.origin,
+            Origin::LiveMedium(PathBuf::from(LIVE_AREA_PATH))
+        );
+        assert_eq!(found.bytes, b"l");
+        probe.live = None;
+        let found = locate(&probe).unwrap().unwrap();
+        assert_eq!(
+            found.origin,
+            Origin::PxeInitrd(PathBuf::from(PXE_SEED_PATH))
+        );
+        assert_eq!(found.bytes, b"p");
+        probe.pxe = None;
+        assert_eq!(locate(&probe).unwrap().unwrap().bytes, b"v");
+    }
+
+    #[test]
+    fn seed_areas_are_read_empty_is_none_and_corrupt_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("seed.img");
+        assert_eq!(read_seed_area(&path).unwrap(), None);
+        std::fs::write(&path, pig_repo::seed_area::encode(None).unwrap()).unwrap();
+        assert_eq!(read_seed_area(&path).unwrap(), None);
+        let mut area = pig_repo::seed_area::encode(Some(b"all: {}\n")).unwrap();
+        std::fs::write(&path, &area).unwrap();
+        assert_eq!(read_seed_area(&path).unwrap().unwrap(), b"all: {}\n");
+        area[pig_repo::seed_area::HEADER_BYTES] ^= 1;
+        std::fs::write(&path, &area).unwrap();
+        let err = read_seed_area(&path).unwrap_err().to_string();
+        assert!(err.contains("seed.img") && err.contains("sha256"), "{err}");
     }
 
     #[test]
@@ -647,6 +764,8 @@ mod tests {
         std::fs::write(&path, b"abc").unwrap();
         let probe = SystemProbe {
             embedded: dir.path().join("none.yml"),
+            live_area: dir.path().join("none.img"),
+            pxe_seed: dir.path().join("none-pxe.yml"),
             cmdline: dir.path().join("cmdline"),
         };
         std::fs::write(
@@ -658,6 +777,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(probe.embedded().unwrap(), None);
+        assert_eq!(probe.live_medium().unwrap(), None);
+        assert_eq!(probe.pxe_initrd().unwrap(), None);
         let seed = parse_cmdline(&probe.cmdline().unwrap()).unwrap().unwrap();
         assert_eq!(probe.fetch(&seed.location).unwrap(), b"abc");
         let err = probe

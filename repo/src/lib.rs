@@ -11,6 +11,7 @@ pub mod error;
 pub mod op;
 pub mod resolve;
 pub mod rpm;
+pub mod seed_area;
 pub mod signing;
 
 pub use error::{Error, Result};
