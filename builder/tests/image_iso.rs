@@ -16,7 +16,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
+use pig_tests::run;
+use pig_tests::testbundle::sha256_file;
 
 const PIG_BUILD: &str = env!("CARGO_BIN_EXE_pig-build");
 const EPOCH: &str = "1700000000";
@@ -69,64 +70,6 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
-fn run(cmd: &mut Command) -> std::process::Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn sha256(path: &Path) -> String {
-    let mut f = std::fs::File::open(path).unwrap();
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).unwrap();
-    hex::encode(h.finalize())
-}
-
-/// A seed from `pig-install seed init` for the guest's address, reduced
-/// to the `node` role (the bundle holds no infra), as image_raw.rs makes.
-fn node_seed(dir: &Path) -> PathBuf {
-    let installer = pig_tests::testbundle::workspace_bin("pig-install").unwrap();
-    let full = dir.join("seed-singleton.yml");
-    let _ = std::fs::remove_file(&full);
-    run(Command::new(&installer)
-        .args([
-            "seed",
-            "init",
-            "--template",
-            "singleton",
-            "--hosts",
-            GUEST_IP,
-            "--out",
-        ])
-        .arg(&full));
-    let text = std::fs::read_to_string(&full).unwrap();
-    let start = text.find("  children:\n").expect("children in the seed");
-    // The inventory's own vars, not a group's (indented deeper).
-    let end = text.find("\n  vars:\n").expect("vars in the seed") + 1;
-    let seed_text = format!(
-        "{}  children:\n    nodes:\n      hosts:\n        \"{GUEST_IP}\": {{}}\n{}",
-        &text[..start],
-        &text[end..]
-    );
-    let seed = dir.join("seed.yml");
-    std::fs::write(&seed, seed_text).unwrap();
-    let identify = run(Command::new(&installer)
-        .args(["identify", "--host", GUEST_IP, "--seed"])
-        .arg(&seed));
-    assert_eq!(
-        String::from_utf8_lossy(&identify.stdout).trim(),
-        format!("{GUEST_IP}: node")
-    );
-    seed
-}
-
 /// `pig-build image --kind iso` without a seed: an empty seed area.
 fn build(bundle: &Path, out: &Path) -> serde_json::Value {
     let started = Instant::now();
@@ -166,7 +109,7 @@ fn fixture() -> Option<&'static Fixture> {
                 .unwrap_or_else(|e| panic!("no bundle for the image: {e}"));
             let iso = dir.join("a.iso");
             let iso_summary = build(&bundle, &iso);
-            let seed = node_seed(&dir);
+            let seed = pig_tests::testbundle::node_only_seed(&dir, GUEST_IP);
             let seeded = dir.join("seeded.iso");
             let started = Instant::now();
             let out = run(Command::new(PIG_BUILD)
@@ -177,7 +120,7 @@ fn fixture() -> Option<&'static Fixture> {
             let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
             assert_eq!(
                 summary["seed_sha256"].as_str().unwrap(),
-                sha256(&seed),
+                sha256_file(&seed).unwrap(),
                 "{summary}"
             );
             eprintln!("image customize: {:.2} s", started.elapsed().as_secs_f64());
@@ -239,7 +182,7 @@ fn same_inputs_give_byte_identical_isos_and_customize_refuses_bad_seeds() {
     let Some(fx) = fixture() else { return };
     let second = fx.dir.join("b.iso");
     let summary = build(&fx.bundle, &second);
-    let (a, b) = (sha256(&fx.iso), sha256(&second));
+    let (a, b) = (sha256_file(&fx.iso).unwrap(), sha256_file(&second).unwrap());
     eprintln!("iso sha256 {a}");
     assert_eq!(a, b, "two builds from the same inputs differ");
     assert_eq!(summary["volume_uuid"], fx.iso_summary["volume_uuid"]);

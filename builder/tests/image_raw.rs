@@ -15,7 +15,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
+use pig_tests::run;
+use pig_tests::testbundle::sha256_file;
 
 const PIG_BUILD: &str = env!("CARGO_BIN_EXE_pig-build");
 const EPOCH: &str = "1700000000";
@@ -72,67 +73,6 @@ fn missing_prerequisite() -> Option<String> {
     None
 }
 
-fn run(cmd: &mut Command) -> std::process::Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn sha256(path: &Path) -> String {
-    let mut f = std::fs::File::open(path).unwrap();
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).unwrap();
-    hex::encode(h.finalize())
-}
-
-/// A seed from `pig-install seed init` for the guest's address, reduced
-/// to the `node` role (the bundle holds no PostgreSQL, etcd or infra).
-fn node_seed(dir: &Path) -> PathBuf {
-    let installer = pig_tests::testbundle::workspace_bin("pig-install").unwrap();
-    let full = dir.join("seed-singleton.yml");
-    let _ = std::fs::remove_file(&full);
-    run(Command::new(&installer)
-        .args([
-            "seed",
-            "init",
-            "--template",
-            "singleton",
-            "--hosts",
-            GUEST_IP,
-            "--out",
-        ])
-        .arg(&full));
-    let text = std::fs::read_to_string(&full).unwrap();
-    let start = text.find("  children:\n").expect("children in the seed");
-    // all.vars: the first `vars:` indented by exactly two spaces.
-    let end = text.find("\n  vars:\n").expect("vars in the seed") + 1;
-    let seed_text = format!(
-        "{}  children:\n    nodes:\n      hosts:\n        \"{GUEST_IP}\": {{}}\n{}",
-        &text[..start],
-        &text[end..]
-    );
-    // The oltp profile's sysctl settings are applied by a real kernel here
-    // (containers skip systemd-sysctl): keep it.
-    assert!(seed_text.contains("node_tune: oltp"), "{seed_text}");
-    let seed = dir.join("seed.yml");
-    std::fs::write(&seed, seed_text).unwrap();
-    let identify = run(Command::new(&installer)
-        .args(["identify", "--host", GUEST_IP, "--seed"])
-        .arg(&seed));
-    assert_eq!(
-        String::from_utf8_lossy(&identify.stdout).trim(),
-        format!("{GUEST_IP}: node")
-    );
-    seed
-}
-
 fn build(fx_bundle: &Path, seed: &Path, kind: &str, out: &Path) -> serde_json::Value {
     let started = Instant::now();
     let output = run(Command::new(PIG_BUILD)
@@ -172,7 +112,7 @@ fn fixture() -> Option<&'static Fixture> {
             std::fs::create_dir_all(&dir).unwrap();
             let bundle = pig_tests::testbundle::d12(&pig_tests::testbundle::MODULES)
                 .unwrap_or_else(|e| panic!("no bundle for the image: {e}"));
-            let seed = node_seed(&dir);
+            let seed = pig_tests::testbundle::node_only_seed(&dir, GUEST_IP);
             let raw = dir.join("a.raw");
             let raw_summary = build(&bundle, &seed, "raw", &raw);
             Some(Fixture {
@@ -244,7 +184,7 @@ fn same_inputs_give_byte_identical_images_and_qcow2_holds_the_same_disk() {
     let Some(fx) = fixture() else { return };
     let second = fx.dir.join("b.raw");
     let summary = build(&fx.bundle, &fx.seed, "raw", &second);
-    let (a, b) = (sha256(&fx.raw), sha256(&second));
+    let (a, b) = (sha256_file(&fx.raw).unwrap(), sha256_file(&second).unwrap());
     eprintln!("raw sha256 {a}");
     assert_eq!(a, b, "two builds from the same inputs differ");
     assert_eq!(summary["disk_guid"], fx.raw_summary["disk_guid"]);

@@ -56,9 +56,15 @@ pub fn workspace_bin(name: &str) -> Result<PathBuf, String> {
     Ok(bin)
 }
 
-fn sha256_file(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    Ok(hex::encode(Sha256::digest(bytes)))
+/// The sha256 of a file, in hex.
+pub fn sha256_file(path: &Path) -> Result<String, String> {
+    // Streamed: disk images are gigabytes.
+    let mut file =
+        std::fs::File::open(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)
+        .map_err(|e| format!("reading {}: {e}", path.display()))?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// A Debian 12 bundle of `modules` (pig-build adds the essential set),
@@ -159,4 +165,50 @@ pub fn unpacked(bundle: &Path) -> Result<PathBuf, String> {
         let _ = std::fs::remove_dir_all(&part);
     }
     Ok(dir)
+}
+
+/// A seed from `pig-install seed init` for the qemu guest at `ip`, reduced
+/// to the `node` role (one `nodes` group, the inventory's own vars kept),
+/// written to `dir/seed.yml`; `pig-install identify` must agree.
+pub fn node_only_seed(dir: &Path, ip: &str) -> PathBuf {
+    let installer = workspace_bin("pig-install").expect("pig-install");
+    let full = dir.join("seed-singleton.yml");
+    let _ = std::fs::remove_file(&full);
+    crate::run(
+        Command::new(&installer)
+            .args([
+                "seed",
+                "init",
+                "--template",
+                "singleton",
+                "--hosts",
+                ip,
+                "--out",
+            ])
+            .arg(&full),
+    );
+    let text = std::fs::read_to_string(&full).expect("reading the seed");
+    let start = text.find("  children:\n").expect("children in the seed");
+    // all.vars: the first `vars:` indented by exactly two spaces.
+    let end = text.find("\n  vars:\n").expect("vars in the seed") + 1;
+    let seed_text = format!(
+        "{}  children:\n    nodes:\n      hosts:\n        \"{ip}\": {{}}\n{}",
+        &text[..start],
+        &text[end..]
+    );
+    // The oltp profile's sysctl settings are applied by a real kernel in a
+    // guest (containers skip systemd-sysctl): keep it.
+    assert!(seed_text.contains("node_tune: oltp"), "{seed_text}");
+    let seed = dir.join("seed.yml");
+    std::fs::write(&seed, seed_text).expect("writing the seed");
+    let identify = crate::run(
+        Command::new(&installer)
+            .args(["identify", "--host", ip, "--seed"])
+            .arg(&seed),
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&identify.stdout).trim(),
+        format!("{ip}: node")
+    );
+    seed
 }
