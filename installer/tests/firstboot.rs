@@ -65,16 +65,9 @@ fn firstboot_applies_once_reruns_on_change_and_never_loops() {
     let wants = node.root.join("etc/systemd/system/multi-user.target.wants");
     std::fs::create_dir_all(&wants).expect("making the .wants directory");
     std::os::unix::fs::symlink(format!("../{UNIT}"), wants.join(UNIT)).expect("enabling the unit");
-    // The whole singleton, PostgreSQL included. Debian 12's
-    // prometheus-pgbouncer-exporter (2.1.1) dies at start-up against its
-    // pgbouncer 1.18, as in the pgsql tests, so it is switched off.
-    let seed = String::from_utf8(seed_init("singleton", &[ip]))
-        .expect("a text seed")
-        .replacen(
-            "\n  vars:\n",
-            "\n  vars:\n    pgbouncer_exporter_enabled: false\n",
-            1,
-        );
+    // The whole singleton, PostgreSQL included, exactly as `seed init`
+    // writes it.
+    let seed = String::from_utf8(seed_init("singleton", &[ip])).expect("a text seed");
     node.put(SEED, seed.as_bytes(), 0o600);
 
     // First boot: the unit applies the seed.

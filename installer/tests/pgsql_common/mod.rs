@@ -9,23 +9,11 @@ use crate::testbed::{Node, seed_init};
 const NEEDED: &str =
     "postgresql-15 patroni pgbouncer prometheus-postgres-exporter prometheus-pgbouncer-exporter";
 
-/// A seed from `seed init` (PostgreSQL 15, pgBouncer offering TLS).
-/// Debian 12's prometheus-pgbouncer-exporter (2.1.1) stops at start-up
-/// against its pgbouncer 1.18 (`KeyError: 'total_requests'`: the column
-/// left `SHOW STATS` in pgbouncer 1.14), so it is switched off here.
+/// A seed from `seed init` (PostgreSQL 15, pgBouncer offering TLS, its
+/// exporter off: see `seed init`) with `extra_vars` added to all.vars.
 pub fn pg_seed(template: &str, ips: &[&str], extra_vars: &str) -> String {
     let seed = String::from_utf8(seed_init(template, ips)).expect("UTF-8 seed");
-    // `seed init` may already have switched it off from the bundle.
-    let exporter = if seed.contains("\n    pgbouncer_exporter_enabled:") {
-        ""
-    } else {
-        "    pgbouncer_exporter_enabled: false\n"
-    };
-    seed.replacen(
-        "\n  vars:\n",
-        &format!("\n  vars:\n{exporter}{extra_vars}"),
-        1,
-    )
+    seed.replacen("\n  vars:\n", &format!("\n  vars:\n{extra_vars}"), 1)
 }
 
 /// The generated password of seed user `user`.
