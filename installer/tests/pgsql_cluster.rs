@@ -14,7 +14,7 @@ mod testbed;
 
 use std::time::{Duration, Instant};
 
-use pgsql_common::{has_packages, password_of, pg_seed, psql};
+use pgsql_common::{has_packages, password_of, pg_seed, psql, psql_command};
 use testbed::{Bed, Node};
 
 /// Apply on every node at once (members wait for each other); panics
@@ -113,15 +113,25 @@ fn three_nodes_stream_and_route_writes_to_primary_reads_to_replicas() {
         "CREATE TABLE writes (via text)",
     );
     for (i, node) in bed.nodes.iter().enumerate() {
-        // Through this node's HAProxy, from this node.
-        psql(
-            node,
+        // Through this node's HAProxy, from this node. On a loaded host a
+        // health check can time out and take the primary out of a service
+        // for a moment (it comes back after `rise` checks): the write must
+        // get through within 30 s.
+        let insert = psql_command(
             IPS[i],
             5433,
             "dbuser_meta",
             &password,
             "meta",
             &format!("INSERT INTO writes VALUES ('{}')", IPS[i]),
+        );
+        let wrote = wait_for(Duration::from_secs(30), || {
+            node.sh(&insert).status.success().then_some(())
+        });
+        assert!(
+            wrote.is_some(),
+            "no write through {}:5433 within 30 s",
+            IPS[i]
         );
         let replica = psql(
             node,

@@ -44,7 +44,8 @@ pub fn has_packages(node: &Node) -> bool {
     ok
 }
 
-/// `psql` from inside a node against `host:port`, as `user`, over TLS.
+/// `psql` from inside a node against `host:port`, as `user`, over TLS;
+/// panics unless it succeeds.
 pub fn psql(
     node: &Node,
     host: &str,
@@ -54,8 +55,20 @@ pub fn psql(
     db: &str,
     sql: &str,
 ) -> String {
-    node.ok(&format!(
+    node.ok(&psql_command(host, port, user, password, db, sql))
+}
+
+/// The shell command [`psql`] runs.
+pub fn psql_command(
+    host: &str,
+    port: u16,
+    user: &str,
+    password: &str,
+    db: &str,
+    sql: &str,
+) -> String {
+    format!(
         "PGPASSWORD='{password}' PGCONNECT_TIMEOUT=5 psql -XAt \
          'host={host} port={port} user={user} dbname={db} sslmode=require' -c \"{sql}\""
-    ))
+    )
 }
