@@ -47,15 +47,8 @@ fn missing_prerequisite() -> Option<String> {
         "grub-mkimage",
         "qemu-system-x86_64",
     ];
-    for tool in tools {
-        let found = Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {tool}"))
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            return Some(format!("{tool} is not installed"));
-        }
+    if let Some(why) = pig_tests::missing_tool(&tools) {
+        return Some(why);
     }
     for path in ["/usr/lib/grub/i386-pc", "/usr/lib/grub/x86_64-efi"] {
         if !Path::new(path).exists() {

@@ -93,3 +93,15 @@ pub fn cat_apt_list(path: &Path) -> Vec<u8> {
 }
 
 pub mod testbundle;
+
+/// The first of `tools` that is not on PATH, as the reason a test cannot
+/// run here; `None` when all are.
+pub fn missing_tool(tools: &[&str]) -> Option<String> {
+    tools.iter().find_map(|tool| {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        (!found).then(|| format!("{tool} is not installed"))
+    })
+}
