@@ -131,43 +131,13 @@ fn fixture() -> Option<&'static Fixture> {
 #[test]
 fn iso_with_a_customized_seed_applies_the_node_role_as_a_bios_cd() {
     let Some(fx) = fixture() else { return };
-    let started = Instant::now();
-    let out = Command::new(PIG_BUILD)
-        .args([
-            "image",
-            "check",
-            "--json",
-            "--firmware",
-            "bios",
-            "--timeout",
-            BOOT_TIMEOUT_SECONDS,
-        ])
-        .arg(&fx.seeded)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "check of {} failed: {}\n{}",
-        fx.seeded.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let report = pig_tests::first_boot_check(
+        Path::new(PIG_BUILD),
+        &fx.seeded,
+        "bios",
+        BOOT_TIMEOUT_SECONDS,
     );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["status"], "ok");
     assert_eq!(report["medium"], "cdrom");
-    let console = report["console_tail"].as_str().unwrap_or_default();
-    assert!(
-        console.contains("first boot: ok,")
-            && console.contains("/var/lib/pig/firstboot/result.json"),
-        "{console}"
-    );
-    eprintln!(
-        "BIOS CD boot of {}: first boot complete (node role applied) after {:.1} s \
-         ({:.1} s with qemu start and stop)",
-        fx.seeded.display(),
-        report["seconds"].as_f64().unwrap_or_default(),
-        started.elapsed().as_secs_f64()
-    );
 }
 
 #[test]

@@ -119,45 +119,8 @@ fn fixture() -> Option<&'static Fixture> {
         .as_ref()
 }
 
-/// `pig-build image check`: the marker with status=ok, and pig-install's
-/// own report of the applied seed on the console.
 fn check(image: &Path, firmware: &str) {
-    let started = Instant::now();
-    let out = Command::new(PIG_BUILD)
-        .args([
-            "image",
-            "check",
-            "--json",
-            "--timeout",
-            BOOT_TIMEOUT_SECONDS,
-        ])
-        .args(["--firmware", firmware])
-        .arg(image)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{firmware} check of {} failed: {}",
-        image.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["status"], "ok");
-    let console = report["console_tail"].as_str().unwrap_or_default();
-    // pig-install's first boot logs this after writing result.json with
-    // status ok (the console carries the unit's output).
-    assert!(
-        console.contains("first boot: ok,")
-            && console.contains("/var/lib/pig/firstboot/result.json"),
-        "{console}"
-    );
-    eprintln!(
-        "{firmware} boot of {}: first boot complete (node role applied) after {:.1} s \
-         ({:.1} s with qemu start and stop)",
-        image.display(),
-        report["seconds"].as_f64().unwrap_or_default(),
-        started.elapsed().as_secs_f64()
-    );
+    pig_tests::first_boot_check(Path::new(PIG_BUILD), image, firmware, BOOT_TIMEOUT_SECONDS);
 }
 
 #[test]

@@ -105,3 +105,53 @@ pub fn missing_tool(tools: &[&str]) -> Option<String> {
         (!found).then(|| format!("{tool} is not installed"))
     })
 }
+
+/// `pig-build image check --json` of `image` under `firmware`: it must
+/// report status ok, and the console must carry pig-install's own record of
+/// the applied seed (logged after it wrote result.json). Prints the boot
+/// time; returns the report.
+pub fn first_boot_check(
+    pig_build: &Path,
+    image: &Path,
+    firmware: &str,
+    timeout: &str,
+) -> serde_json::Value {
+    let started = std::time::Instant::now();
+    let out = Command::new(pig_build)
+        .args([
+            "image",
+            "check",
+            "--json",
+            "--firmware",
+            firmware,
+            "--timeout",
+            timeout,
+        ])
+        .arg(image)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", pig_build.display()));
+    assert!(
+        out.status.success(),
+        "{firmware} check of {} failed: {}\n{}",
+        image.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("image check --json prints JSON");
+    assert_eq!(report["status"], "ok");
+    let console = report["console_tail"].as_str().unwrap_or_default();
+    assert!(
+        console.contains("first boot: ok,")
+            && console.contains("/var/lib/pig/firstboot/result.json"),
+        "{console}"
+    );
+    eprintln!(
+        "{firmware} boot of {}: first boot complete (node role applied) after {:.1} s \
+         ({:.1} s with qemu start and stop)",
+        image.display(),
+        report["seconds"].as_f64().unwrap_or_default(),
+        started.elapsed().as_secs_f64()
+    );
+    report
+}
