@@ -611,6 +611,23 @@ fn check_key(
     problems
 }
 
+/// The files `names` of the repository, or `None` with a problem for each
+/// that cannot be read.
+fn read_repo_files<const N: usize>(
+    repo: &Path,
+    names: [&str; N],
+    problems: &mut Vec<String>,
+) -> Option<[Vec<u8>; N]> {
+    let mut read = Vec::with_capacity(N);
+    for name in names {
+        match fs::read(repo.join(name)) {
+            Ok(bytes) => read.push(bytes),
+            Err(e) => problems.push(format!("reading {TOP_DIR}/{name}: {e}")),
+        }
+    }
+    read.try_into().ok()
+}
+
 /// `InRelease` and `Release.gpg` signed by `keyring`, the signed text
 /// equal to `Release`; returns that text.
 fn check_release_signatures(
@@ -618,21 +635,8 @@ fn check_release_signatures(
     keyring: &Keyring,
     problems: &mut Vec<String>,
 ) -> Option<String> {
-    let read =
-        |name: &str| fs::read(repo.join(name)).with_context(|| format!("reading {TOP_DIR}/{name}"));
-    let (inrelease, release, release_gpg) =
-        match (read(INRELEASE), read(RELEASE), read(RELEASE_GPG)) {
-            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
-            (a, b, c) => {
-                problems.extend(
-                    [a.err(), b.err(), c.err()]
-                        .into_iter()
-                        .flatten()
-                        .map(|e| format!("{e:#}")),
-                );
-                return None;
-            }
-        };
+    let [inrelease, release, release_gpg] =
+        read_repo_files(repo, [INRELEASE, RELEASE, RELEASE_GPG], problems)?;
     let inrelease_input = format!("{TOP_DIR}/{INRELEASE}");
     let body = match String::from_utf8(inrelease) {
         Ok(text) => match keyring.verify_clearsigned(&text, &inrelease_input) {
@@ -668,20 +672,7 @@ fn check_repomd_signature(
     keyring: &Keyring,
     problems: &mut Vec<String>,
 ) -> Option<String> {
-    let read =
-        |name: &str| fs::read(repo.join(name)).with_context(|| format!("reading {TOP_DIR}/{name}"));
-    let (repomd, signature) = match (read(REPOMD), read(REPOMD_ASC)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (a, b) => {
-            problems.extend(
-                [a.err(), b.err()]
-                    .into_iter()
-                    .flatten()
-                    .map(|e| format!("{e:#}")),
-            );
-            return None;
-        }
-    };
+    let [repomd, signature] = read_repo_files(repo, [REPOMD, REPOMD_ASC], problems)?;
     if let Err(e) = keyring.verify_detached(&repomd, &signature, &format!("{TOP_DIR}/{REPOMD}")) {
         problems.push(format!("{e} (checked with {TOP_DIR}/{REPOMD_ASC})"));
         return None;

@@ -188,15 +188,7 @@ pub fn build_raw(rootfs_tar: &Path, spec: &DiskSpec, out: &Path) -> Result<DiskR
     let serial = ids::fat_serial(&spec.seed, "fs-esp");
     let esp_uuid = format!("{}-{}", &serial[..4], &serial[4..]).to_uppercase();
 
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).at(parent)?;
-    let work = tempfile::Builder::new()
-        .prefix(".pig-image-")
-        .tempdir_in(parent)
-        .at(parent)?;
+    let work = crate::work_dir_beside(out, ".pig-image-")?;
     let stage = work.path().join("stage");
     let result = (|| -> Result<(String, String)> {
         ext4::unpack(rootfs_tar, &stage)?;
@@ -220,9 +212,21 @@ pub fn build_raw(rootfs_tar: &Path, spec: &DiskSpec, out: &Path) -> Result<DiskR
         let early = work.path().join("early.cfg");
         fs::write(&early, grub::early_config(&root_uuid)).at(&early)?;
         let core = work.path().join("core.img");
-        grub::mkimage(Platform::Bios, &early, spec.epoch, &core)?;
+        grub::mkimage(
+            Platform::Bios,
+            grub::BootFrom::Disk,
+            &early,
+            spec.epoch,
+            &core,
+        )?;
         let efi = work.path().join("BOOTX64.EFI");
-        grub::mkimage(Platform::Efi, &early, spec.epoch, &efi)?;
+        grub::mkimage(
+            Platform::Efi,
+            grub::BootFrom::Disk,
+            &early,
+            spec.epoch,
+            &efi,
+        )?;
         let esp_img = work.path().join("esp.fat");
         esp::make(
             &esp_img,

@@ -22,11 +22,11 @@ use crate::tool;
 /// Where Debian installs GRUB's per-platform images and modules.
 pub const GRUB_LIB: &str = "/usr/lib/grub";
 
-/// Modules linked into both images: enough to find the root file system by
-/// UUID on a GPT disk, read the config and boot Linux, with a serial console.
-const COMMON_MODULES: &[&str] = &[
-    "part_gpt",
-    "ext2",
+/// Modules every image links: enough to find the root file system by
+/// UUID, read the config and boot Linux, with a serial console. [`mkimage`]
+/// adds the file system, partition table and firmware modules of the
+/// medium.
+const BOOT_MODULES: &[&str] = &[
     "search",
     "search_fs_uuid",
     "configfile",
@@ -38,10 +38,6 @@ const COMMON_MODULES: &[&str] = &[
     "test",
     "boot",
 ];
-
-/// Firmware-specific modules.
-const BIOS_MODULES: &[&str] = &["biosdisk"];
-const EFI_MODULES: &[&str] = &["fat", "part_msdos"];
 
 /// Offsets inside `boot.img` (grub/include/grub/i386/pc/boot.h).
 const BOOT_KERNEL_SECTOR: usize = 0x5c;
@@ -64,6 +60,18 @@ pub fn early_config(root_uuid: &str) -> String {
 /// `/boot/grub/grub.cfg` on the root: boot `kernel` with `initrd` (paths
 /// inside the root file system) at once, console on the first serial port.
 pub fn grub_cfg(kernel: &str, initrd: &str, root_uuid: &str, cmdline: &str) -> String {
+    serial_menu(
+        "pig",
+        &format!("{kernel} root=UUID={root_uuid} ro"),
+        initrd,
+        cmdline,
+    )
+}
+
+/// A GRUB config with one menu entry `title`, booted at once: `linux
+/// KERNEL_ARGS` with the console on the screen and the first serial port,
+/// then the user's `cmdline`, and `initrd`.
+pub fn serial_menu(title: &str, kernel_args: &str, initrd: &str, cmdline: &str) -> String {
     let extra = if cmdline.trim().is_empty() {
         String::new()
     } else {
@@ -74,8 +82,8 @@ pub fn grub_cfg(kernel: &str, initrd: &str, root_uuid: &str, cmdline: &str) -> S
          terminal_input serial console\n\
          terminal_output serial console\n\
          set timeout=0\n\
-         menuentry 'pig' {{\n\
-         \tlinux {kernel} root=UUID={root_uuid} ro console=tty0 console=ttyS0,115200{extra}\n\
+         menuentry '{title}' {{\n\
+         \tlinux {kernel_args} console=tty0 console=ttyS0,115200{extra}\n\
          \tinitrd {initrd}\n\
          }}\n"
     )
@@ -99,46 +107,46 @@ impl Platform {
     }
 }
 
-/// Make a GRUB image for `platform` embedding `early_cfg` (a file).
-pub fn mkimage(platform: Platform, early_cfg: &Path, epoch: u64, out: &Path) -> Result<()> {
-    let extra = match platform {
-        Platform::Bios => BIOS_MODULES,
-        Platform::Efi => EFI_MODULES,
-    };
-    let mut modules = COMMON_MODULES.to_vec();
-    modules.extend_from_slice(extra);
-    mkimage_as(platform, platform.dir(), &modules, early_cfg, epoch, out)
+/// What a GRUB image boots from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootFrom {
+    /// A GPT disk with an ext4 root: core.img for the BIOS boot partition,
+    /// BOOTX64.EFI for the ESP.
+    Disk,
+    /// An ISO 9660 medium, found by its volume UUID on a CD or on a hybrid
+    /// ISO written to a disk: the El Torito no-emulation image
+    /// (`i386-pc-eltorito`, also started by the hybrid MBR from a USB
+    /// disk), or BOOTX64.EFI for the ISO's EFI system image.
+    Cd,
 }
 
-/// Modules of the images that boot from an ISO 9660 medium: find it by
-/// its volume UUID, on a CD or on a hybrid ISO written to a disk.
-const CD_MODULES: &[&str] = &[
-    "iso9660",
-    "part_gpt",
-    "part_msdos",
-    "search",
-    "search_fs_uuid",
-    "configfile",
-    "normal",
-    "linux",
-    "serial",
-    "terminal",
-    "echo",
-    "test",
-    "boot",
-];
-
-/// Make a GRUB image for an ISO: for [`Platform::Bios`] the El Torito
-/// no-emulation image (`i386-pc-eltorito`, also started by the hybrid MBR
-/// from a USB disk), for [`Platform::Efi`] `BOOTX64.EFI` for the ISO's EFI
-/// system image.
-pub fn mkimage_cd(platform: Platform, early_cfg: &Path, epoch: u64, out: &Path) -> Result<()> {
-    let (format, extra) = match platform {
-        Platform::Bios => ("i386-pc-eltorito", BIOS_MODULES),
-        Platform::Efi => ("x86_64-efi", &["fat"][..]),
+/// Make a GRUB image for `platform` booting from `from`, embedding
+/// `early_cfg` (a file).
+pub fn mkimage(
+    platform: Platform,
+    from: BootFrom,
+    early_cfg: &Path,
+    epoch: u64,
+    out: &Path,
+) -> Result<()> {
+    let (format, from_modules): (&str, &[&str]) = match (from, platform) {
+        (BootFrom::Disk, _) => (platform.dir(), &["part_gpt", "ext2"]),
+        (BootFrom::Cd, Platform::Bios) => {
+            ("i386-pc-eltorito", &["iso9660", "part_gpt", "part_msdos"])
+        }
+        (BootFrom::Cd, Platform::Efi) => (platform.dir(), &["iso9660", "part_gpt", "part_msdos"]),
     };
-    let mut modules = CD_MODULES.to_vec();
-    modules.extend_from_slice(extra);
+    let platform_modules: &[&str] = match (from, platform) {
+        (_, Platform::Bios) => &["biosdisk"],
+        (BootFrom::Disk, Platform::Efi) => &["fat", "part_msdos"],
+        (BootFrom::Cd, Platform::Efi) => &["fat"],
+    };
+    let modules: Vec<&str> = from_modules
+        .iter()
+        .chain(BOOT_MODULES)
+        .chain(platform_modules)
+        .copied()
+        .collect();
     mkimage_as(platform, format, &modules, early_cfg, epoch, out)
 }
 

@@ -90,15 +90,7 @@ pub fn build_iso(rootfs_tar: &Path, spec: &IsoSpec, out: &Path) -> Result<IsoRep
         ));
     }
     let area = seed_area::encode(spec.node_seed.as_deref())?;
-    let parent = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).at(parent)?;
-    let work = tempfile::Builder::new()
-        .prefix(".pig-iso-")
-        .tempdir_in(parent)
-        .at(parent)?;
+    let work = crate::work_dir_beside(out, ".pig-iso-")?;
     let tree = work.path().join("tree");
     let live = live::make(
         rootfs_tar,
@@ -116,14 +108,15 @@ pub fn build_iso(rootfs_tar: &Path, spec: &IsoSpec, out: &Path) -> Result<IsoRep
     fs::write(grub_dir.join("grub.cfg"), live_grub_cfg(&spec.cmdline)).at(&grub_dir)?;
     let early = work.path().join("early.cfg");
     fs::write(&early, grub::early_config(&volume_uuid)).at(&early)?;
-    grub::mkimage_cd(
+    grub::mkimage(
         Platform::Bios,
+        grub::BootFrom::Cd,
         &early,
         spec.epoch,
         &grub_dir.join("i386-pc/eltorito.img"),
     )?;
     let efi = work.path().join("BOOTX64.EFI");
-    grub::mkimage_cd(Platform::Efi, &early, spec.epoch, &efi)?;
+    grub::mkimage(Platform::Efi, grub::BootFrom::Cd, &early, spec.epoch, &efi)?;
     let efi_img = work.path().join("efi.img");
     esp::make(
         &efi_img,
@@ -188,20 +181,11 @@ pub fn build_iso(rootfs_tar: &Path, spec: &IsoSpec, out: &Path) -> Result<IsoRep
 /// GRUB's config on the ISO: boot the live system at once, console on the
 /// first serial port as well as the screen.
 pub fn live_grub_cfg(cmdline: &str) -> String {
-    let extra = if cmdline.trim().is_empty() {
-        String::new()
-    } else {
-        format!(" {}", cmdline.trim())
-    };
-    format!(
-        "serial --unit=0 --speed=115200\n\
-         terminal_input serial console\n\
-         terminal_output serial console\n\
-         set timeout=0\n\
-         menuentry 'pig live' {{\n\
-         \tlinux /live/vmlinuz {LIVE_ARGS} console=tty0 console=ttyS0,115200{extra}\n\
-         \tinitrd /live/initrd.img\n\
-         }}\n"
+    grub::serial_menu(
+        "pig live",
+        &format!("/live/vmlinuz {LIVE_ARGS}"),
+        "/live/initrd.img",
+        cmdline,
     )
 }
 

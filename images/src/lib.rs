@@ -35,3 +35,18 @@ pub use error::{Error, Result};
 pub use iso::{IsoReport, IsoSpec, build_iso};
 pub use pxe::{PxeReport, PxeSpec, build_pxe};
 pub use rootfs::{Rootfs, RootfsSource, build_rootfs};
+
+/// A temporary directory beside `out` (so on its file system), where an
+/// output is built before it is renamed into place.
+fn work_dir_beside(out: &std::path::Path, prefix: &str) -> Result<tempfile::TempDir> {
+    use error::IoContext as _;
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    std::fs::create_dir_all(parent).at(parent)?;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(parent)
+        .at(parent)
+}

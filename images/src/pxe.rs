@@ -100,15 +100,7 @@ pub fn build_pxe(rootfs_tar: &Path, spec: &PxeSpec, out_dir: &Path) -> Result<Px
         ));
     }
     let cpio = spec.node_seed.as_deref().map(seed_cpio).transpose()?;
-    let parent = out_dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).at(parent)?;
-    let work = tempfile::Builder::new()
-        .prefix(".pig-pxe-")
-        .tempdir_in(parent)
-        .at(parent)?;
+    let work = crate::work_dir_beside(out_dir, ".pig-pxe-")?;
     let set = work.path().join("set");
     let live = live::make(
         rootfs_tar,

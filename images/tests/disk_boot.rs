@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use pig_images::boot::{FIRSTBOOT_MARKER, marker_embeds};
 use pig_images::{BootReport, DiskReport, DiskSpec, Firmware, ImageKind, RootfsSource};
-use sha2::{Digest, Sha256};
 
 const EPOCH: u64 = 1_700_000_000;
 const DISK_BYTES: u64 = 2 << 30;
@@ -41,28 +40,7 @@ fn missing_prerequisite() -> Option<String> {
         "qemu-img",
         "qemu-system-x86_64",
     ];
-    for tool in tools {
-        let found = Command::new("sh")
-            .arg("-c")
-            .arg(format!("command -v {tool}"))
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            return Some(format!("{tool} is not installed"));
-        }
-    }
-    for path in [
-        "/usr/lib/grub/i386-pc",
-        "/usr/lib/grub/x86_64-efi",
-        "/usr/share/OVMF",
-    ] {
-        if !Path::new(path).exists() {
-            return Some(format!(
-                "{path} is missing (grub-pc-bin, grub-efi-amd64-bin, ovmf)"
-            ));
-        }
-    }
-    None
+    pig_tests::missing_prerequisite(&tools, &pig_tests::BOOT_FIRMWARE_FILES)
 }
 
 /// The rootfs and the raw image every test uses, built once per run.
@@ -150,10 +128,7 @@ fn root_bytes(report: &BootReport) -> u64 {
 }
 
 fn sha256(path: &Path) -> String {
-    let mut f = std::fs::File::open(path).unwrap();
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).unwrap();
-    hex::encode(h.finalize())
+    pig_tests::testbundle::sha256_file(path).unwrap()
 }
 
 #[test]

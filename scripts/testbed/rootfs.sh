@@ -1,6 +1,7 @@
 #!/bin/sh
-# Make (or reuse) the root filesystem tarball the nspawn test bed boots,
-# from a pig bundle alone, and print its path on stdout.
+# Make (or reuse) the root filesystem the nspawn test bed boots (as the
+# lower directory of each node's overlay), from a pig bundle alone, and
+# print its path on stdout.
 #
 #   scripts/testbed/rootfs.sh WWW
 #
@@ -12,8 +13,9 @@
 # also copied to /www/pigsty in the root, as an image carries it, so
 # pig-install finds its local repository there.
 #
-# Tarballs are cached in $PIG_TESTBED_CACHE (/var/tmp/pig-testbed/) keyed
-# by the repository's InRelease and the package list; reruns take no time.
+# Root directories are cached in $PIG_TESTBED_CACHE (/var/tmp/pig-testbed/)
+# keyed by the repository's InRelease and the package list; reruns take no
+# time. One is built under a temporary name and renamed when complete.
 set -eu
 
 www=${1:?usage: rootfs.sh WWW (an unpacked pig bundle)}
@@ -30,25 +32,25 @@ suite=$(sed -n 's/^Suite: *//p' "$repo/InRelease" | head -n1)
 [ -n "$suite" ] || { echo "rootfs.sh: $repo/InRelease has no Suite" >&2; exit 1; }
 
 key=$( (cat "$repo/InRelease"; echo "$packages") | sha256sum | cut -c1-16)
-tarball="$cache/rootfs-bundle-$key.tar"
-if [ -s "$tarball" ]; then
-    echo "$tarball"
+root="$cache/rootfs-bundle-$key"
+if [ -d "$root" ]; then
+    echo "$root"
     exit 0
 fi
 mkdir -p "$cache"
-tmp="$cache/.part-$$-$key.tar"
+tmp="$cache/.part-$$-$key"
 # apt wants the key readable by _apt and named .asc: a copy, which the
 # setup hook also puts at the same path in the root for its own apt.
 keyring="$cache/keyring-$key.asc"
 cp "$repo/pigsty-repo-key.pub.asc" "$keyring"
 chmod 644 "$keyring"
-trap 'rm -f "$tmp" "$keyring"' EXIT
+trap 'rm -rf "$tmp" "$keyring"' EXIT
 # Units that would fight the test over the console or the network stay
 # masked; the services pig-install manages are left as Debian ships them.
 # The build-time source line names a host path: it goes, and pig-install
 # writes the node's own source for /www/pigsty.
 TMPDIR=$cache unshare --net --mount --propagation=private -- \
-    mmdebstrap --quiet --mode=root --format=tar --variant=minbase --include="$packages" \
+    mmdebstrap --quiet --mode=root --format=directory --variant=minbase --include="$packages" \
     --setup-hook="mkdir -p \"\$1$cache\" && cp \"$keyring\" \"\$1$keyring\"" \
     --hook-dir=/usr/share/mmdebstrap/hooks/file-mirror-automount \
     --aptopt='Acquire::AllowInsecureRepositories "false"' \
@@ -58,7 +60,8 @@ TMPDIR=$cache unshare --net --mount --propagation=private -- \
     --customize-hook='echo "pig-testbed" > "$1/etc/hostname"' \
     --customize-hook="rm -f \"\$1$keyring\" && { find \"\$1$cache\" \"\$1$www\" -depth -type d -empty -delete 2>/dev/null || true; } && rm -f \"\$1/etc/apt/sources.list\" && mkdir -p \"\$1/www\" && cp -a \"$repo\" \"\$1/www/pigsty\"" \
     "$suite" "$tmp" "deb [signed-by=$keyring] file://$repo ./" >&2
-mv "$tmp" "$tarball"
+# Another test may have won the race; either copy is good.
+mv -T "$tmp" "$root" 2>/dev/null || rm -rf "$tmp"
 rm -f "$keyring"
 trap - EXIT
-echo "$tarball"
+echo "$root"

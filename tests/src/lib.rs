@@ -2,6 +2,7 @@
 //! each crate's `tests/` and in `tests/tests/`): running the real tools and
 //! reading the machine's apt lists.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -104,6 +105,52 @@ pub fn missing_tool(tools: &[&str]) -> Option<String> {
             .is_ok_and(|o| o.status.success());
         (!found).then(|| format!("{tool} is not installed"))
     })
+}
+
+/// Why an image test cannot run here: the first of `tools` not on PATH,
+/// else the first of `paths` that does not exist (each with the Debian
+/// package that provides it); `None` when all are there.
+pub fn missing_prerequisite(tools: &[&str], paths: &[(&str, &str)]) -> Option<String> {
+    missing_tool(tools).or_else(|| {
+        paths.iter().find_map(|(path, package)| {
+            (!Path::new(path).exists()).then(|| format!("{path} is missing (package {package})"))
+        })
+    })
+}
+
+/// The GRUB and OVMF files every disk and ISO image test needs.
+pub const BOOT_FIRMWARE_FILES: [(&str, &str); 3] = [
+    ("/usr/lib/grub/i386-pc", "grub-pc-bin"),
+    ("/usr/lib/grub/x86_64-efi", "grub-efi-amd64-bin"),
+    ("/usr/share/OVMF", "ovmf"),
+];
+
+/// `pig-build image --json --kind KIND ARGS… --out OUT` at the tests'
+/// `SOURCE_DATE_EPOCH`: prints what was built and how long it took, and
+/// returns the JSON summary.
+pub fn image_build(pig_build: &Path, kind: &str, args: &[&OsStr], out: &Path) -> serde_json::Value {
+    let started = std::time::Instant::now();
+    let output = run(Command::new(pig_build)
+        .args(["image", "--json", "--kind", kind])
+        .args(args)
+        .arg("--out")
+        .arg(out)
+        .env("SOURCE_DATE_EPOCH", testbundle::EPOCH));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("image --json prints JSON");
+    assert_eq!(summary["kind"], kind, "{summary}");
+    eprintln!(
+        "{kind} image {}: {} bytes, {} allocated, built in {:.1} s (rootfs {} s, cached {}, \
+         image {} s)",
+        out.display(),
+        summary["size_bytes"],
+        summary["allocated_bytes"],
+        started.elapsed().as_secs_f64(),
+        summary["rootfs_seconds"],
+        summary["rootfs_cached"],
+        summary["disk_seconds"]
+    );
+    summary
 }
 
 /// `pig-build image check --json` of `image` under `firmware`: it must

@@ -24,6 +24,13 @@ pub const MODULES: [&str; 4] = ["base", "node", "etcd", "pgsql"];
 /// The `SOURCE_DATE_EPOCH` test bundles are built with.
 pub const EPOCH: &str = "1764000000";
 
+/// Why no test bundle can be built here, if none can: the bundle comes
+/// from the Debian mirror in the host's apt sources.
+pub fn missing_mirror() -> Option<String> {
+    (!Path::new("/etc/apt/sources.list.d").is_dir())
+        .then(|| "no Debian mirror configured to build the bundle from".to_string())
+}
+
 /// The workspace's root directory.
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
