@@ -53,6 +53,40 @@ pub enum Command {
     /// resumes Patroni, then rebuilds every replica from the primary
     /// (Pigsty's pg-pitr). Give exactly one target.
     Pitr(PitrArgs),
+    /// Serve pgBouncer's statistics as Prometheus metrics.
+    ///
+    /// Run by pig-pgbouncer-exporter.service, which the pgsql role writes
+    /// when `pgbouncer_exporter_enabled`. Every numeric column of SHOW
+    /// STATS, POOLS, DATABASES and LISTS becomes a gauge
+    /// `pgbouncer_<show>_<column>` labelled by database, user or list;
+    /// `pgbouncer_up` is 0 while the admin console does not answer. Each
+    /// scrape connects to the console's unix socket as --user, which
+    /// pgBouncer must admit by peer authentication.
+    PgbouncerExporter(PgbouncerExporterArgs),
+}
+
+/// Arguments of `pgbouncer-exporter`.
+#[derive(Debug, Args)]
+pub struct PgbouncerExporterArgs {
+    /// Where to serve /metrics.
+    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:9631")]
+    pub listen: std::net::SocketAddr,
+    /// pgBouncer's unix_socket_dir.
+    #[arg(long, value_name = "DIR", default_value = crate::roles::pgsql::SOCKET_DIR)]
+    pub socket_dir: PathBuf,
+    /// pgBouncer's listen_port (names its socket).
+    #[arg(long, value_name = "PORT", default_value_t = 6432)]
+    pub port: u16,
+    /// The admin-console user (one of pgBouncer's stats_users).
+    #[arg(long, value_name = "NAME", default_value = "postgres")]
+    pub user: String,
+    /// Seconds one scrape may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub timeout: u64,
+    /// Print one scrape on stdout and exit: 0 when pgBouncer answered,
+    /// 1 when it did not.
+    #[arg(long)]
+    pub once: bool,
 }
 
 /// Arguments of `pitr`.

@@ -7,7 +7,8 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value as Json, json};
 
 use crate::cmdline::{
-    CheckArgs, FirstbootArgs, IdentifyArgs, InitArgs, NodeArgs, PitrArgs, SeedOptions, TemplateArg,
+    CheckArgs, FirstbootArgs, IdentifyArgs, InitArgs, NodeArgs, PgbouncerExporterArgs, PitrArgs,
+    SeedOptions, TemplateArg,
 };
 use crate::engine::state::{STAMP_PATH, sha256_file, sha256_hex};
 use crate::engine::{self, ApplyReport, LocalSystem, Plan, Stamp, System, journal};
@@ -896,6 +897,25 @@ fn run_step(step: &PitrStep) -> Result<()> {
                 std::thread::sleep(std::time::Duration::from_secs(2));
             }
         }
+    }
+    Ok(())
+}
+
+/// `pgbouncer-exporter`: serve pgBouncer's statistics, or print one scrape.
+pub fn pgbouncer_exporter(args: &PgbouncerExporterArgs) -> Result<()> {
+    let console = crate::exporter::Console {
+        socket_dir: args.socket_dir.clone(),
+        port: args.port,
+        user: args.user.clone(),
+        timeout: std::time::Duration::from_secs(args.timeout),
+    };
+    if !args.once {
+        return crate::exporter::serve(args.listen, &console);
+    }
+    let (text, up) = console.scrape();
+    print!("{text}");
+    if !up {
+        bail!("pgBouncer's admin console did not answer");
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 pub mod cmdline;
 pub mod commands;
 pub mod engine;
+pub mod exporter;
 pub mod firstboot;
 pub mod roles;
 pub mod seed;

@@ -16,6 +16,7 @@ fn main() {
         Command::Status(args) => commands::status(args),
         Command::Firstboot(args) => commands::firstboot(args),
         Command::Pitr(args) => commands::pitr(args),
+        Command::PgbouncerExporter(args) => commands::pgbouncer_exporter(args),
     };
     if let Err(e) = result {
         eprintln!("pig-install: {e:#}");

@@ -46,7 +46,7 @@ fn form_cluster(bed: &Bed, seed: &str) -> Duration {
             String::from_utf8_lossy(&out.stderr),
             String::from_utf8_lossy(
                 &node
-                    .sh("journalctl -u patroni -u pgbouncer -u prometheus-pgbouncer-exporter -u prometheus-postgres-exporter -u haproxy --no-pager -n 80; tail -n 30 /pg/log/patroni/*.log")
+                    .sh("journalctl -u patroni -u pgbouncer -u pig-pgbouncer-exporter -u prometheus-postgres-exporter -u haproxy --no-pager -n 80; tail -n 30 /pg/log/patroni/*.log")
                     .stdout
             )
         );

@@ -24,7 +24,7 @@ fn apply(node: &Node) -> String {
         String::from_utf8_lossy(&out.stderr),
         String::from_utf8_lossy(
             &node
-                .sh("journalctl -u patroni -u pgbouncer -u prometheus-pgbouncer-exporter -u prometheus-postgres-exporter -u haproxy --no-pager -n 80; tail -n 30 /pg/log/patroni/*.log")
+                .sh("journalctl -u patroni -u pgbouncer -u pig-pgbouncer-exporter -u prometheus-postgres-exporter -u haproxy --no-pager -n 80; tail -n 30 /pg/log/patroni/*.log")
                 .stdout
         )
     );
@@ -111,10 +111,26 @@ fn singleton_serves_tls_through_pgbouncer_and_direct_and_is_idempotent() {
             .status
             .success()
     );
-    // The postgres exporter answers.
-    node.ok(
-        "python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:9630/metrics\", timeout=5)'",
-    );
+    // Both exporters answer: PostgreSQL's on 9630, pgBouncer's on 9631
+    // with the pool of the seed's database, which the writes above used.
+    let metrics = |port: u16| {
+        node.ok(&format!(
+            "python3 -c 'import urllib.request; print(urllib.request.urlopen(\"http://127.0.0.1:{port}/metrics\", timeout=10).read().decode())'"
+        ))
+    };
+    assert!(metrics(9630).contains("\npg_up 1\n"));
+    let pgb = metrics(9631);
+    for line in [
+        "\npgbouncer_up 1\n",
+        "\npgbouncer_lists_items{list=\"databases\"} ",
+        "\npgbouncer_stats_total_xact_count{database=\"meta\"} ",
+        "\npgbouncer_pools_cl_active{database=\"meta\",user=\"dbuser_meta\"} ",
+    ] {
+        assert!(
+            pgb.contains(line),
+            "no {line:?} in pgBouncer's metrics:\n{pgb}"
+        );
+    }
 
     let t = Instant::now();
     let second = apply(node);

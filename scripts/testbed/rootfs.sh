@@ -22,7 +22,7 @@ www=${1:?usage: rootfs.sh WWW (an unpacked pig bundle)}
 www=$(cd "$www" && pwd)
 repo="$www/pigsty"
 cache=${PIG_TESTBED_CACHE:-/var/tmp/pig-testbed}
-packages=${PIG_TESTBED_PACKAGES:-systemd,systemd-sysv,dbus,apt,iproute2,procps,tzdata,openssh-server,sudo,chrony,haproxy,prometheus-node-exporter,etcd-server,etcd-client,postgresql-15,postgresql-client-15,patroni,python3-etcd,python3-psycopg2,pgbouncer,pgbackrest,prometheus-postgres-exporter,prometheus-pgbouncer-exporter}
+packages=${PIG_TESTBED_PACKAGES:-systemd,systemd-sysv,dbus,apt,iproute2,procps,tzdata,openssh-server,sudo,chrony,haproxy,prometheus-node-exporter,etcd-server,etcd-client,postgresql-15,postgresql-client-15,patroni,python3-etcd,python3-psycopg2,pgbouncer,pgbackrest,prometheus-postgres-exporter}
 
 for f in InRelease pigsty-repo-key.pub.asc repo_complete; do
     [ -e "$repo/$f" ] || { echo "rootfs.sh: $repo/$f is missing: not an unpacked pig bundle" >&2; exit 1; }

@@ -2,7 +2,7 @@
 //! planner decides whether the machine already has it.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// When a [`Resource::Command`] needs to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,6 +199,20 @@ impl Resource {
             active: true,
             restart_on: restart_on.iter().map(PathBuf::from).collect(),
             reload: false,
+        }
+    }
+
+    /// `systemctl daemon-reload` after `unit` (a file in
+    /// /etc/systemd/system) changed, so that the service's start or restart
+    /// that follows runs the new unit.
+    pub fn daemon_reload_on(unit: &str) -> Resource {
+        let name = Path::new(unit)
+            .file_stem()
+            .map_or_else(|| unit.to_string(), |s| s.to_string_lossy().into_owned());
+        Resource::Command {
+            name: format!("systemd-daemon-reload-{name}"),
+            argv: Resource::argv(&["systemctl", "daemon-reload"]),
+            guard: Guard::OnChange(vec![PathBuf::from(unit)]),
         }
     }
 

@@ -225,13 +225,6 @@ pub fn render(
     // pgBouncer offers TLS on 6432 (and so through 5433), as PostgreSQL
     // does; Pigsty's default is disable.
     s.push_str("    pgbouncer_sslmode: prefer\n");
-    // Written with its reason, so that the user sees it and can turn it on
-    // with a bundle whose exporter works.
-    s.push_str(
-        "    # Debian 12's prometheus-pgbouncer-exporter 2.1.1 fails against its pgbouncer\n    \
-         # 1.18 (KeyError: 'total_requests'): on only with a bundle that carries a working one.\n    \
-         pgbouncer_exporter_enabled: false\n",
-    );
     if template == Template::Ha3 {
         s.push_str("    pg_rto: norm\n");
     }

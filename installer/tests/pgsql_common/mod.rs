@@ -6,11 +6,10 @@ use crate::testbed::{Node, seed_init};
 
 /// The packages the role installs; without them in the bed the test
 /// cannot prove anything (nodes have no repository to install from).
-const NEEDED: &str =
-    "postgresql-15 patroni pgbouncer prometheus-postgres-exporter prometheus-pgbouncer-exporter";
+const NEEDED: &str = "postgresql-15 patroni pgbouncer prometheus-postgres-exporter";
 
-/// A seed from `seed init` (PostgreSQL 15, pgBouncer offering TLS, its
-/// exporter off: see `seed init`) with `extra_vars` added to all.vars.
+/// A seed from `seed init` (PostgreSQL 15, pgBouncer offering TLS) with
+/// `extra_vars` added to all.vars.
 pub fn pg_seed(template: &str, ips: &[&str], extra_vars: &str) -> String {
     let seed = String::from_utf8(seed_init(template, ips)).expect("UTF-8 seed");
     seed.replacen("\n  vars:\n", &format!("\n  vars:\n{extra_vars}"), 1)

@@ -362,7 +362,7 @@ impl Node {
     /// Copy the pig-install under test into the node.
     pub fn install_pig(&self) {
         let bytes = std::fs::read(env!("CARGO_BIN_EXE_pig-install")).expect("reading pig-install");
-        self.put("/usr/local/bin/pig-install", &bytes, 0o755);
+        self.put("/usr/bin/pig-install", &bytes, 0o755);
     }
 
     /// Power the node off (SIGTERM makes nspawn shut the node down) and

@@ -134,7 +134,6 @@ fn packages(member: &Member) -> Vec<String> {
         "python3-psycopg2".into(),
         "pgbouncer".into(),
         "prometheus-postgres-exporter".into(),
-        "prometheus-pgbouncer-exporter".into(),
     ]
     .into()
 }

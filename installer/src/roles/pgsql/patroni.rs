@@ -258,11 +258,7 @@ pub fn resources(
         secret: true,
     });
     out.push(Resource::file(UNIT, unit, 0o644));
-    out.push(Resource::Command {
-        name: "systemd-daemon-reload-patroni".into(),
-        argv: Resource::argv(&["systemctl", "daemon-reload"]),
-        guard: Guard::OnChange(vec![PathBuf::from(UNIT)]),
-    });
+    out.push(Resource::daemon_reload_on(UNIT));
     // A member that has no data yet waits for the cluster's leader unless
     // the seed makes it the primary, so the seed's primary bootstraps the
     // cluster even when every node applies at once.

@@ -28,7 +28,7 @@ const PGB_USERLIST: &str = "/etc/pgbouncer/userlist.txt";
 const PGB_HBA: &str = "/etc/pgbouncer/pgb_hba.conf";
 const HAPROXY_DEFAULT: &str = "/etc/default/haproxy";
 const PG_EXPORTER: &str = "/etc/default/prometheus-postgres-exporter";
-const PGB_EXPORTER: &str = "/etc/prometheus-pgbouncer-exporter.conf";
+const PGB_EXPORTER_UNIT: &str = "/etc/systemd/system/pig-pgbouncer-exporter.service";
 
 /// Resources of pgBouncer, HAProxy services and exporters.
 pub fn resources(
@@ -46,23 +46,36 @@ pub fn resources(
         pg_exporter(ctx, member, out)?;
     }
     if ctx.bool("pgbouncer_enabled") && ctx.bool("pgbouncer_exporter_enabled") {
-        let port = ctx.int("pgbouncer_exporter_port")?;
-        let text = ctx.render(
-            "pgsql/pgbouncer-exporter.conf",
-            include_str!("../../../templates/pgsql/pgbouncer-exporter.conf"),
-            &[
-                ("port", port.to_string()),
-                ("pgbouncer_port", ctx.int("pgbouncer_port")?.to_string()),
-                ("dbsu", DBSU.into()),
-            ],
-        )?;
-        out.push(Resource::file(PGB_EXPORTER, text, 0o644));
-        out.push(Resource::running_service(
-            "prometheus-pgbouncer-exporter",
-            &[PGB_EXPORTER],
-        ));
-        out.push(listening("pgbouncer-exporter", port));
+        pgbouncer_exporter(ctx, member, out)?;
     }
+    Ok(())
+}
+
+/// pig-install's own pgBouncer exporter (Debian 12's fails against its
+/// pgBouncer), as a unit of its own.
+fn pgbouncer_exporter(
+    ctx: &Context,
+    member: &Member,
+    out: &mut Vec<Resource>,
+) -> Result<(), RoleInputError> {
+    let port = ctx.int("pgbouncer_exporter_port")?;
+    let unit = ctx.render(
+        "pgsql/pig-pgbouncer-exporter.service",
+        include_str!("../../../templates/pgsql/pig-pgbouncer-exporter.service"),
+        &[
+            ("name", member.name.clone()),
+            ("port", port.to_string()),
+            ("pgbouncer_port", ctx.int("pgbouncer_port")?.to_string()),
+            ("dbsu", DBSU.into()),
+        ],
+    )?;
+    out.push(Resource::file(PGB_EXPORTER_UNIT, unit, 0o644));
+    out.push(Resource::daemon_reload_on(PGB_EXPORTER_UNIT));
+    out.push(Resource::running_service(
+        "pig-pgbouncer-exporter",
+        &[PGB_EXPORTER_UNIT],
+    ));
+    out.push(listening("pgbouncer-exporter", port));
     Ok(())
 }
 
