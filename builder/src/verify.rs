@@ -1219,7 +1219,8 @@ fn check_closure(
 
 /// The command that installs `packages` with dnf into the new directory
 /// `root`, from the RPM repository at `repo` alone, checking its
-/// `repomd.xml` signature with the armored public key `key`.
+/// `repomd.xml` signature with the armored public key `key`, as release
+/// `releasever` ([`releasever`]).
 ///
 /// It runs in new network and mount namespaces, so nothing can be fetched
 /// from anywhere but the `file://` repository. `reposdir=/dev/null` keeps
@@ -1236,6 +1237,7 @@ pub fn rpm_closure_command(
     packages: &[String],
     root: &Path,
     cache: &Path,
+    releasever: &str,
 ) -> Command {
     let mut cmd = Command::new("unshare");
     cmd.args([
@@ -1247,7 +1249,7 @@ pub fn rpm_closure_command(
         "-y",
     ])
     .arg(format!("--installroot={}", root.display()))
-    .arg("--releasever=9")
+    .arg(format!("--releasever={releasever}"))
     .arg("--noplugins")
     .arg("--setopt=reposdir=/dev/null")
     .arg(format!("--setopt=cachedir={}", cache.display()))
@@ -1279,6 +1281,7 @@ fn check_rpm_closure(
             format!("the install test needs {tool} (or turn the install test off)")
         })?;
     }
+    let releasever = releasever(&manifest.os)?;
     // A copy at a path of our own: the key may be the bundle's, or given.
     let key = work.join("repo-key.asc");
     fs::copy(key_path, &key)
@@ -1289,7 +1292,7 @@ fn check_rpm_closure(
         let root = work.join(format!("root-{i}"));
         let cache = work.join(format!("dnf-cache-{i}"));
         fs::create_dir(&root).with_context(|| format!("creating {}", root.display()))?;
-        let mut cmd = rpm_closure_command(repo, &key, &packages, &root, &cache);
+        let mut cmd = rpm_closure_command(repo, &key, &packages, &root, &cache, releasever);
         let out = cmd
             .stdin(Stdio::null())
             .output()
@@ -1299,6 +1302,18 @@ fn check_rpm_closure(
         results.push(module_install(module, packages, &out, started));
     }
     Ok(results)
+}
+
+/// dnf's `$releasever` for a bundle's OS: its trailing number (`el9` → 9).
+fn releasever(os: &str) -> Result<&str> {
+    let digits = os.trim_start_matches(|c: char| !c.is_ascii_digit());
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        bail!(
+            "{TOP_DIR}/{}: os {os:?} does not end in a release number (like el9)",
+            bundle_layout::MANIFEST
+        );
+    }
+    Ok(digits)
 }
 
 /// The runs the install test makes: one per module, or one of every
@@ -1450,6 +1465,15 @@ pub fn run(args: &crate::cmdline::VerifyArgs) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn releasever_is_the_os_number() {
+        assert_eq!(releasever("el9").unwrap(), "9");
+        assert_eq!(releasever("el10").unwrap(), "10");
+        assert!(releasever("fedora").is_err());
+        assert!(releasever("el9x").is_err());
+    }
+
     use super::*;
 
     #[test]
