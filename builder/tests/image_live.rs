@@ -35,7 +35,8 @@ const BOOT_TIMEOUT_SECONDS: &str = "2400";
 const PXE_ROOT_URL: &str = "tftp://10.0.2.2/filesystem.squashfs";
 
 struct Fixture {
-    dir: PathBuf,
+    /// Shared by the four tests.
+    dir: pig_tests::FixtureDir,
     bundle: PathBuf,
     /// The ISO as built, with an empty seed area.
     iso: PathBuf,
@@ -85,14 +86,15 @@ fn fixture() -> Option<&'static Fixture> {
                 eprintln!("skipping: {why}");
                 return None;
             }
-            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pig-build-image-iso");
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
+            let dir = pig_tests::FixtureDir::new(
+                PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pig-build-image-live"),
+                4,
+            );
             let bundle = pig_tests::testbundle::d12(&pig_tests::testbundle::MODULES)
                 .unwrap_or_else(|e| panic!("no bundle for the image: {e}"));
             let iso = dir.join("a.iso");
             let iso_summary = build(&bundle, &iso);
-            let seed = pig_tests::testbundle::node_only_seed(&dir, GUEST_IP);
+            let seed = pig_tests::testbundle::node_only_seed(dir.path(), GUEST_IP);
             let seeded = dir.join("seeded.iso");
             let started = Instant::now();
             let out = run(Command::new(PIG_BUILD)
@@ -129,6 +131,7 @@ fn iso_with_a_customized_seed_applies_the_node_role_as_a_bios_cd() {
         BOOT_TIMEOUT_SECONDS,
     );
     assert_eq!(report["medium"], "cdrom");
+    fx.dir.release();
 }
 
 #[test]
@@ -141,6 +144,7 @@ fn iso_with_a_customized_seed_applies_the_node_role_as_a_uefi_usb_disk() {
         BOOT_TIMEOUT_SECONDS,
     );
     assert_eq!(report["medium"], "usb-disk");
+    fx.dir.release();
 }
 
 #[test]
@@ -171,6 +175,7 @@ fn pxe_set_with_a_seed_initrd_applies_the_node_role_over_qemu_tftp() {
     let report =
         pig_tests::first_boot_check(Path::new(PIG_BUILD), &set, "bios", BOOT_TIMEOUT_SECONDS);
     assert_eq!(report["medium"], "network");
+    fx.dir.release();
 }
 
 #[test]
@@ -234,4 +239,5 @@ fn same_inputs_give_byte_identical_isos_and_customize_changes_only_the_seed_area
     assert!(!out_iso.exists());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no `all:` inventory"), "{err}");
+    fx.dir.release();
 }

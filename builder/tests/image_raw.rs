@@ -23,7 +23,8 @@ const GUEST_IP: &str = "10.0.2.15";
 const BOOT_TIMEOUT_SECONDS: &str = "2400";
 
 struct Fixture {
-    dir: PathBuf,
+    /// Shared by the three tests that use the image.
+    dir: pig_tests::FixtureDir,
     bundle: PathBuf,
     seed: PathBuf,
     raw: PathBuf,
@@ -70,12 +71,13 @@ fn fixture() -> Option<&'static Fixture> {
                 eprintln!("skipping: {why}");
                 return None;
             }
-            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pig-build-image-raw");
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
+            let dir = pig_tests::FixtureDir::new(
+                PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pig-build-image-raw"),
+                3,
+            );
             let bundle = pig_tests::testbundle::d12(&pig_tests::testbundle::MODULES)
                 .unwrap_or_else(|e| panic!("no bundle for the image: {e}"));
-            let seed = pig_tests::testbundle::node_only_seed(&dir, GUEST_IP);
+            let seed = pig_tests::testbundle::node_only_seed(dir.path(), GUEST_IP);
             let raw = dir.join("a.raw");
             let raw_summary = build(&bundle, &seed, "raw", &raw);
             Some(Fixture {
@@ -97,12 +99,14 @@ fn check(image: &Path, firmware: &str) {
 fn raw_image_applies_the_node_role_under_seabios() {
     let Some(fx) = fixture() else { return };
     check(&fx.raw, "bios");
+    fx.dir.release();
 }
 
 #[test]
 fn raw_image_applies_the_node_role_under_ovmf() {
     let Some(fx) = fixture() else { return };
     check(&fx.raw, "uefi");
+    fx.dir.release();
 }
 
 #[test]
@@ -135,6 +139,7 @@ fn same_inputs_give_byte_identical_images_and_qcow2_holds_the_same_disk() {
         qcow2.display(),
         std::fs::metadata(&qcow2).unwrap().len()
     );
+    fx.dir.release();
 }
 
 #[test]

@@ -22,7 +22,8 @@ const SEED: &str = "pig-images-test";
 const BOOT_TIMEOUT: Duration = Duration::from_secs(900);
 
 struct Fixture {
-    dir: PathBuf,
+    /// Shared by the two tests.
+    dir: pig_tests::FixtureDir,
     rootfs: PathBuf,
     raw: DiskReport,
 }
@@ -59,10 +60,11 @@ fn fixture() -> Option<&'static Fixture> {
                     return None;
                 }
             };
-            let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pig-images-disk-boot");
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            let rootfs = pig_images::build_rootfs(&source, &[], Some(EPOCH), &dir).unwrap();
+            let dir = pig_tests::FixtureDir::new(
+                PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pig-images-disk-boot"),
+                2,
+            );
+            let rootfs = pig_images::build_rootfs(&source, &[], Some(EPOCH), dir.path()).unwrap();
             eprintln!(
                 "rootfs: {} bytes in {:.1} s (cached: {})",
                 std::fs::metadata(&rootfs.tar).unwrap().len(),
@@ -174,7 +176,7 @@ fn same_inputs_give_byte_identical_raw_images() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&info.stdout).contains("file format: qcow2"));
-    let left: Vec<_> = std::fs::read_dir(&fx.dir)
+    let left: Vec<_> = std::fs::read_dir(fx.dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -182,6 +184,7 @@ fn same_inputs_give_byte_identical_raw_images() {
         .collect();
     assert!(left.is_empty(), "intermediate files left: {left:?}");
     std::fs::remove_file(&c_path).unwrap();
+    fx.dir.release();
 }
 
 #[test]
@@ -213,4 +216,5 @@ fn qcow2_conversion_boots_and_root_grows_to_fill_the_disk() {
         grown > built + (900 << 20),
         "root did not grow: {grown} bytes"
     );
+    fx.dir.release();
 }

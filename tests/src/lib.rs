@@ -118,6 +118,43 @@ pub fn missing_prerequisite(tools: &[&str], paths: &[(&str, &str)]) -> Option<St
     })
 }
 
+/// The working directory of a fixture that several tests share, made
+/// empty at the start; the last of its `users` to call [`Self::release`]
+/// removes it, so that a test run does not keep every image it built until
+/// the end (a failed test keeps it, to look at).
+pub struct FixtureDir {
+    path: PathBuf,
+    users: std::sync::atomic::AtomicUsize,
+}
+
+impl FixtureDir {
+    /// `CARGO_TARGET_TMPDIR`-style `path`, emptied, for `users` tests.
+    pub fn new(path: PathBuf, users: usize) -> FixtureDir {
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
+        FixtureDir {
+            path,
+            users: users.into(),
+        }
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// One user is done with the directory.
+    pub fn release(&self) {
+        if self.users.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
 /// The GRUB and OVMF files every disk and ISO image test needs.
 pub const BOOT_FIRMWARE_FILES: [(&str, &str); 3] = [
     ("/usr/lib/grub/i386-pc", "grub-pc-bin"),
