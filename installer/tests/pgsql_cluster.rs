@@ -14,7 +14,7 @@ mod testbed;
 
 use std::time::{Duration, Instant};
 
-use pgsql_common::{has_packages, password_of, pg_seed, psql, psql_command};
+use pgsql_common::{assert_packages, password_of, pg_seed, psql, psql_command};
 use testbed::{Bed, Node};
 
 /// Apply on every node at once (members wait for each other); panics
@@ -85,9 +85,7 @@ fn three_nodes_stream_and_route_writes_to_primary_reads_to_replicas() {
     let Some(bed) = Bed::start(&IPS) else {
         return;
     };
-    if !has_packages(&bed.nodes[0]) {
-        return;
-    }
+    assert_packages(&bed.nodes[0]);
     let seed = pg_seed("ha3", &IPS, "");
     let password = password_of(&seed, "dbuser_meta");
     let apply_time = form_cluster(&bed, &seed);
@@ -275,9 +273,7 @@ fn five_failovers_per_rto_profile_within_their_targets() {
     let Some(mut bed) = Bed::start(&ips) else {
         return;
     };
-    if !has_packages(&bed.nodes[0]) {
-        return;
-    }
+    assert_packages(&bed.nodes[0]);
     let began = Instant::now();
     // Pigsty's default profile: pg_rto norm, pg_rpo 1 MiB.
     let seed = pg_seed("ha3", &ips, "");

@@ -11,7 +11,7 @@ mod testbed;
 
 use std::time::Instant;
 
-use pgsql_common::{has_packages, pg_seed};
+use pgsql_common::{assert_packages, pg_seed};
 use testbed::Node;
 
 /// `psql` as the database superuser on the node's socket.
@@ -80,13 +80,7 @@ fn pitr_by_time_and_by_lsn_restores_dropped_data() {
         return;
     };
     let node = &bed.nodes[0];
-    if !has_packages(node) {
-        return;
-    }
-    if !node.sh("test -x /usr/bin/pgbackrest").status.success() {
-        eprintln!("skipping: the bed's root filesystem lacks pgbackrest");
-        return;
-    }
+    assert_packages(node);
     node.install_pig();
     let seed = pg_seed("singleton", &[ip], "");
     node.put("/etc/pig/seed.yml", seed.as_bytes(), 0o600);

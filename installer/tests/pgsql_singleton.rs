@@ -11,7 +11,7 @@ mod testbed;
 
 use std::time::Instant;
 
-use pgsql_common::{has_packages, password_of, pg_seed, psql};
+use pgsql_common::{assert_packages, password_of, pg_seed, psql};
 use testbed::{Bed, Node};
 
 fn apply(node: &Node) -> String {
@@ -38,9 +38,7 @@ fn singleton_serves_tls_through_pgbouncer_and_direct_and_is_idempotent() {
         return;
     };
     let node = &bed.nodes[0];
-    if !has_packages(node) {
-        return;
-    }
+    assert_packages(node);
     node.install_pig();
     let seed = pg_seed("singleton", &[ip], "");
     node.put("/etc/pig/seed.yml", seed.as_bytes(), 0o600);

@@ -6,7 +6,7 @@ use crate::testbed::{Node, seed_init};
 
 /// The packages the role installs; without them in the bed the test
 /// cannot prove anything (nodes have no repository to install from).
-const NEEDED: &str = "postgresql-15 patroni pgbouncer prometheus-postgres-exporter";
+const NEEDED: &str = "postgresql-15 patroni pgbouncer pgbackrest prometheus-postgres-exporter";
 
 /// A seed from `seed init` (PostgreSQL 15, pgBouncer offering TLS) with
 /// `extra_vars` added to all.vars.
@@ -28,19 +28,17 @@ pub fn password_of(seed: &str, user: &str) -> String {
     after.split('"').next().expect("closing quote").to_string()
 }
 
-/// Whether the bed's nodes carry the pgsql packages.
-pub fn has_packages(node: &Node) -> bool {
-    let ok = node
-        .sh(&format!("dpkg-query -W {NEEDED} >/dev/null 2>&1"))
-        .status
-        .success();
-    if !ok {
-        eprintln!(
-            "skipping: the bed's root filesystem lacks {NEEDED}; set PIG_TESTBED_PACKAGES \
-             (scripts/testbed/README.md)"
-        );
-    }
-    ok
+/// The bed's nodes carry the pgsql packages: the root filesystem is made
+/// with them from the bundle (scripts/testbed/rootfs.sh), so a node without
+/// them is a broken bed, not a reason to skip.
+pub fn assert_packages(node: &Node) {
+    let out = node.sh(&format!("dpkg-query -W {NEEDED} 2>&1"));
+    assert!(
+        out.status.success(),
+        "the bed's root filesystem lacks some of {NEEDED} (PIG_TESTBED_PACKAGES, \
+         scripts/testbed/README.md):\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// `psql` from inside a node against `host:port`, as `user`, over TLS;
