@@ -164,6 +164,8 @@ fn node_tune_none_and_timezone() {
 #[derive(Default)]
 struct FakeMachine {
     files: BTreeMap<PathBuf, Vec<u8>>,
+    /// Units systemd does not know.
+    missing_units: Vec<String>,
     stamp: Stamp,
 }
 
@@ -191,7 +193,10 @@ impl System for FakeMachine {
     fn missing_packages(&self, _: &[String]) -> Result<Vec<String>> {
         Ok(Vec::new())
     }
-    fn unit(&self, _: &str) -> Result<UnitState> {
+    fn unit(&self, name: &str) -> Result<UnitState> {
+        if self.missing_units.iter().any(|u| u == name) {
+            anyhow::bail!("unit {name}.service is not installed");
+        }
         Ok(UnitState {
             enabled: true,
             active: true,
@@ -204,6 +209,37 @@ impl System for FakeMachine {
     fn stamp(&self) -> &Stamp {
         &self.stamp
     }
+}
+
+#[test]
+fn a_service_whose_unit_file_the_plan_writes_is_started_not_refused() {
+    let unit = "/etc/systemd/system/x.service";
+    let resources = vec![
+        (
+            "pgsql".to_string(),
+            Resource::file(unit, "[Service]\n", 0o644),
+        ),
+        ("pgsql".to_string(), Resource::running_service("x", &[unit])),
+    ];
+    let machine = FakeMachine {
+        missing_units: vec!["x".into(), "y".into()],
+        ..Default::default()
+    };
+    let p = plan(&machine, &resources).unwrap();
+    assert!(matches!(
+        p.steps[1].action,
+        Some(Action::Service { enable: true, .. })
+    ));
+    // A unit that nothing in the plan provides is an error.
+    let resources = vec![(
+        "pgsql".to_string(),
+        Resource::running_service("y", &["/etc/y.conf"]),
+    )];
+    let err = plan(&machine, &resources).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("y.service is not installed"),
+        "{err:#}"
+    );
 }
 
 #[test]

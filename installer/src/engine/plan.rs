@@ -373,10 +373,17 @@ impl Planner<'_> {
                 restart_on,
                 reload,
             } => {
+                // The unit file itself is among the files this plan writes.
+                let unit_file = format!("{name}.service");
+                let writes_unit = restart_on.iter().any(|p| {
+                    p.file_name().is_some_and(|f| *f == *unit_file)
+                        && self.changed_paths.contains(p)
+                });
                 let unit = match self.system.unit(name) {
                     Ok(u) => u,
-                    // The unit arrives with a package this plan installs.
-                    Err(_) if self.installing => Default::default(),
+                    // The unit arrives with a package this plan installs, or
+                    // as a file this plan writes.
+                    Err(_) if self.installing || writes_unit => Default::default(),
                     Err(e) => return Err(e),
                 };
                 let enable = *enabled && !unit.enabled;
