@@ -350,13 +350,17 @@ impl Node {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Write a file into the node (through the overlay, from the host).
+    /// Write a file into the node (through the overlay, from the host):
+    /// beside it, then renamed over it, so that a running program (the
+    /// pgBouncer exporter is pig-install) is replaced, not written into.
     pub fn put(&self, path: &str, bytes: &[u8], mode: u32) {
         use std::os::unix::fs::PermissionsExt;
         let dest = self.root.join(path.trim_start_matches('/'));
         std::fs::create_dir_all(dest.parent().expect("a parent")).expect("making the directory");
-        std::fs::write(&dest, bytes).expect("writing into the node");
-        std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let part = dest.with_extension("pig-put");
+        std::fs::write(&part, bytes).expect("writing into the node");
+        std::fs::set_permissions(&part, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        std::fs::rename(&part, &dest).expect("renaming into place in the node");
     }
 
     /// Copy the pig-install under test into the node.
