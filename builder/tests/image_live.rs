@@ -82,16 +82,11 @@ fn fixture() -> Option<&'static Fixture> {
     static FIXTURE: OnceLock<Option<Fixture>> = OnceLock::new();
     FIXTURE
         .get_or_init(|| {
-            if let Some(why) = missing_prerequisite() {
-                eprintln!("skipping: {why}");
-                return None;
-            }
-            let dir = pig_tests::FixtureDir::new(
+            let (dir, bundle) = pig_tests::image_fixture(
+                missing_prerequisite(),
                 PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pig-build-image-live"),
                 4,
-            );
-            let bundle = pig_tests::testbundle::d12(&pig_tests::testbundle::MODULES)
-                .unwrap_or_else(|e| panic!("no bundle for the image: {e}"));
+            )?;
             let iso = dir.join("a.iso");
             let iso_summary = build(&bundle, &iso);
             let seed = pig_tests::testbundle::node_only_seed(dir.path(), GUEST_IP);

@@ -155,6 +155,24 @@ impl FixtureDir {
     }
 }
 
+/// The start of an image test's fixture: `None` (printing why) when
+/// `missing` says the test cannot run here; else the fixture's directory
+/// `dir` for `users` tests and the shared d12 test bundle.
+pub fn image_fixture(
+    missing: Option<String>,
+    dir: PathBuf,
+    users: usize,
+) -> Option<(FixtureDir, PathBuf)> {
+    if let Some(why) = missing {
+        eprintln!("skipping: {why}");
+        return None;
+    }
+    let dir = FixtureDir::new(dir, users);
+    let bundle = testbundle::d12(&testbundle::MODULES)
+        .unwrap_or_else(|e| panic!("no bundle for the image: {e}"));
+    Some((dir, bundle))
+}
+
 /// The GRUB and OVMF files every disk and ISO image test needs.
 pub const BOOT_FIRMWARE_FILES: [(&str, &str); 3] = [
     ("/usr/lib/grub/i386-pc", "grub-pc-bin"),
