@@ -194,9 +194,11 @@ fn render_table(show: &Show, table: &Table, out: &mut String) {
             continue;
         }
         let name = format!("pgbouncer_{}_{}", show.prefix, metric_part(column));
+        // HELP text escapes only backslashes and newlines.
+        let help = column.replace('\\', r"\\").replace('\n', r"\n");
         let _ = writeln!(
             out,
-            "# HELP {name} pgBouncer {} column {column}.\n# TYPE {name} gauge",
+            "# HELP {name} pgBouncer {} column {help}.\n# TYPE {name} gauge",
             show.sql
         );
         for (r, value) in values {
@@ -383,8 +385,19 @@ mod tests {
     }
 
     #[test]
-    fn metric_names_and_labels_are_sanitised() {
+    fn metric_names_labels_and_help_are_sanitised() {
         assert_eq!(metric_part("Total-Xact Count"), "total_xact_count");
+        let odd = table(&["list", "a\nb"], &[&[Some("x"), Some("1")]]);
+        let mut text = String::new();
+        render_table(&SHOWS[3], &odd, &mut text);
+        assert!(
+            text.starts_with("# HELP pgbouncer_lists_a_b pgBouncer SHOW LISTS column a\\nb.\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\npgbouncer_lists_a_b{list=\"x\"} 1\n"),
+            "{text}"
+        );
         assert_eq!(escape("a\\b\"c\nd"), r#"a\\b\"c\nd"#);
     }
 }
