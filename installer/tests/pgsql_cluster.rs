@@ -14,7 +14,7 @@ mod testbed;
 
 use std::time::{Duration, Instant};
 
-use pgsql_common::{assert_packages, password_of, pg_seed, psql, psql_command};
+use pgsql_common::{applied, assert_packages, password_of, pg_seed, psql, psql_command};
 use testbed::{Bed, Node};
 
 /// Apply on every node at once (members wait for each other); panics
@@ -38,18 +38,7 @@ fn form_cluster(bed: &Bed, seed: &str) -> Duration {
     });
     let took = t.elapsed();
     for (out, node) in results.iter().zip(&bed.nodes) {
-        assert!(
-            out.status.success(),
-            "apply on {}: {}{}\njournal:\n{}",
-            node.ip,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(
-                &node
-                    .sh("journalctl -u patroni -u pgbouncer -u pig-pgbouncer-exporter -u prometheus-postgres-exporter -u haproxy --no-pager -n 80; tail -n 30 /pg/log/patroni/*.log")
-                    .stdout
-            )
-        );
+        applied(node, out);
     }
     took
 }

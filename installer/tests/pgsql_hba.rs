@@ -8,7 +8,7 @@
 mod pgsql_common;
 mod testbed;
 
-use pgsql_common::{assert_packages, password_of, pg_seed, psql};
+use pgsql_common::{apply, assert_packages, password_of, pg_seed, psql};
 use testbed::{Bed, Node};
 
 const SERVER: &str = "10.88.6.10";
@@ -54,13 +54,7 @@ fn default_hba_refuses_outsiders_and_wrong_passwords() {
     server.install_pig();
     let seed = pg_seed("singleton", &[SERVER], "");
     server.put("/etc/pig/seed.yml", seed.as_bytes(), 0o600);
-    let out = server.sh("pig-install apply");
-    assert!(
-        out.status.success(),
-        "apply: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    apply(server);
     let user = password_of(&seed, "dbuser_meta");
     let admin = secret(&seed, "pg_admin_password");
     // The service works at all (HAProxy to pgBouncer), so refusals below

@@ -11,7 +11,7 @@ mod testbed;
 
 use std::time::Instant;
 
-use pgsql_common::{assert_packages, pg_seed};
+use pgsql_common::{apply, assert_packages, pg_seed};
 use testbed::Node;
 
 /// `psql` as the database superuser on the node's socket.
@@ -19,22 +19,6 @@ fn sql(node: &Node, query: &str) -> String {
     node.ok(&format!(
         "runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 -d postgres -c \"{query}\""
     ))
-}
-
-fn apply(node: &Node) -> String {
-    let out = node.sh("pig-install apply");
-    assert!(
-        out.status.success(),
-        "apply: {}{}\njournal:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(
-            &node
-                .sh("journalctl -u patroni --no-pager -n 60; tail -n 40 /pg/log/pgbackrest/*.log")
-                .stdout
-        )
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn pitr(node: &Node, option: &str, value: &str) {

@@ -11,25 +11,8 @@ mod testbed;
 
 use std::time::Instant;
 
-use pgsql_common::{assert_packages, password_of, pg_seed, psql};
-use testbed::{Bed, Node};
-
-fn apply(node: &Node) -> String {
-    let out = node.sh("pig-install apply");
-    assert!(
-        out.status.success(),
-        "apply on {}: {}{}\njournal:\n{}",
-        node.ip,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(
-            &node
-                .sh("journalctl -u patroni -u pgbouncer -u pig-pgbouncer-exporter -u prometheus-postgres-exporter -u haproxy --no-pager -n 80; tail -n 30 /pg/log/patroni/*.log")
-                .stdout
-        )
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use pgsql_common::{apply, assert_packages, password_of, pg_seed, psql};
+use testbed::Bed;
 
 #[test]
 fn singleton_serves_tls_through_pgbouncer_and_direct_and_is_idempotent() {

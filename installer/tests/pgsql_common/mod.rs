@@ -2,11 +2,38 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+use std::process::Output;
+
 use crate::testbed::{Node, seed_init};
 
 /// The packages the role installs; without them in the bed the test
 /// cannot prove anything (nodes have no repository to install from).
 const NEEDED: &str = "postgresql-15 patroni pgbouncer pgbackrest prometheus-postgres-exporter";
+
+/// What a node prints when an apply fails: the pgsql units' journal and
+/// the logs of Patroni and pgBackRest.
+const DIAGNOSTICS: &str = "journalctl -u patroni -u pgbouncer -u pig-pgbouncer-exporter \
+    -u prometheus-postgres-exporter -u haproxy --no-pager -n 80; \
+    tail -n 30 /pg/log/patroni/*.log; tail -n 40 /pg/log/pgbackrest/*.log";
+
+/// The output of `pig-install apply` on `node`, which must have succeeded;
+/// else panics with the node's diagnostics.
+pub fn applied(node: &Node, out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "apply on {}: {}{}\njournal:\n{}",
+        node.ip,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&node.sh(DIAGNOSTICS).stdout)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `pig-install apply` on `node`; its output (see [`applied`]).
+pub fn apply(node: &Node) -> String {
+    applied(node, &node.sh("pig-install apply"))
+}
 
 /// A seed from `seed init` (PostgreSQL 15, pgBouncer offering TLS) with
 /// `extra_vars` added to all.vars.
