@@ -1113,16 +1113,8 @@ pub fn closure_command(
     packages: &[String],
     target: &Path,
 ) -> Command {
-    let mut cmd = Command::new("unshare");
-    cmd.args([
-        "--net",
-        "--mount",
-        "--propagation=private",
-        "--",
-        "mmdebstrap",
-        "--variant=minbase",
-        "--mode=root",
-    ]);
+    let mut cmd = offline("mmdebstrap");
+    cmd.args(["--variant=minbase", "--mode=root"]);
     if !packages.is_empty() {
         cmd.arg(format!("--include={}", packages.join(",")));
     }
@@ -1217,6 +1209,14 @@ fn check_closure(
     Ok((suite, results))
 }
 
+/// `program` in new network and mount namespaces: only a down loopback,
+/// so nothing is fetched but from `file://`, and its mounts vanish with it.
+fn offline(program: &str) -> Command {
+    let mut cmd = Command::new("unshare");
+    cmd.args(["--net", "--mount", "--propagation=private", "--", program]);
+    cmd
+}
+
 /// The command that installs `packages` with dnf into the new directory
 /// `root`, from the RPM repository at `repo` alone, checking its
 /// `repomd.xml` signature with the armored public key `key`, as release
@@ -1239,31 +1239,24 @@ pub fn rpm_closure_command(
     cache: &Path,
     releasever: &str,
 ) -> Command {
-    let mut cmd = Command::new("unshare");
-    cmd.args([
-        "--net",
-        "--mount",
-        "--propagation=private",
-        "--",
-        "dnf",
-        "-y",
-    ])
-    .arg(format!("--installroot={}", root.display()))
-    .arg(format!("--releasever={releasever}"))
-    .arg("--noplugins")
-    .arg("--setopt=reposdir=/dev/null")
-    .arg(format!("--setopt=cachedir={}", cache.display()))
-    .arg("--setopt=install_weak_deps=False")
-    .arg("--setopt=tsflags=nodocs")
-    .arg(format!("--repofrompath=pigsty,file://{}", repo.display()))
-    .arg("--setopt=pigsty.gpgcheck=0")
-    .arg("--setopt=pigsty.repo_gpgcheck=1")
-    .arg(format!("--setopt=pigsty.gpgkey=file://{}", key.display()))
-    .arg("--setopt=pigsty.skip_if_unavailable=False")
-    .arg("--setopt=pigsty.module_hotfixes=1")
-    .arg("install")
-    .arg("--")
-    .args(packages);
+    let mut cmd = offline("dnf");
+    cmd.arg("-y")
+        .arg(format!("--installroot={}", root.display()))
+        .arg(format!("--releasever={releasever}"))
+        .arg("--noplugins")
+        .arg("--setopt=reposdir=/dev/null")
+        .arg(format!("--setopt=cachedir={}", cache.display()))
+        .arg("--setopt=install_weak_deps=False")
+        .arg("--setopt=tsflags=nodocs")
+        .arg(format!("--repofrompath=pigsty,file://{}", repo.display()))
+        .arg("--setopt=pigsty.gpgcheck=0")
+        .arg("--setopt=pigsty.repo_gpgcheck=1")
+        .arg(format!("--setopt=pigsty.gpgkey=file://{}", key.display()))
+        .arg("--setopt=pigsty.skip_if_unavailable=False")
+        .arg("--setopt=pigsty.module_hotfixes=1")
+        .arg("install")
+        .arg("--")
+        .args(packages);
     cmd
 }
 

@@ -216,6 +216,21 @@ impl Resource {
         }
     }
 
+    /// A check that something listens on TCP `port`.
+    pub fn listening(name: &str, port: i64) -> Resource {
+        Resource::HealthCheck {
+            name: format!("{name}-listening"),
+            argv: Resource::argv(&[
+                "sh",
+                "-c",
+                "ss -Hltn \"sport = :$1\" | grep -q .",
+                "sh",
+                &port.to_string(),
+            ]),
+            timeout_secs: 30,
+        }
+    }
+
     /// Strings to a command line.
     pub fn argv(words: &[&str]) -> Vec<String> {
         words.iter().map(|w| w.to_string()).collect()

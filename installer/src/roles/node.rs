@@ -46,27 +46,15 @@ pub fn resources(ctx: &Context) -> Result<Vec<Resource>, RoleInputError> {
             "prometheus-node-exporter",
             &[NODE_EXPORTER],
         ));
-        out.push(listening("node-exporter", ctx.int("node_exporter_port")?));
+        out.push(Resource::listening(
+            "node-exporter",
+            ctx.int("node_exporter_port")?,
+        ));
     }
     if ctx.bool("haproxy_enabled") {
         haproxy(ctx, &mut out)?;
     }
     Ok(out)
-}
-
-/// A check that something listens on TCP `port`.
-fn listening(name: &str, port: i64) -> Resource {
-    Resource::HealthCheck {
-        name: format!("{name}-listening"),
-        argv: Resource::argv(&[
-            "sh",
-            "-c",
-            "ss -Hltn \"sport = :$1\" | grep -q .",
-            "sh",
-            &port.to_string(),
-        ]),
-        timeout_secs: 30,
-    }
 }
 
 /// Packages: Pigsty's node package lists plus what the enabled parts run.
@@ -367,6 +355,9 @@ fn haproxy(ctx: &Context, out: &mut Vec<Resource>) -> Result<(), RoleInputError>
     });
     // A reload that fails to load the new configuration still exits 0:
     // the admin port answering is the proof.
-    out.push(listening("haproxy", ctx.int("haproxy_exporter_port")?));
+    out.push(Resource::listening(
+        "haproxy",
+        ctx.int("haproxy_exporter_port")?,
+    ));
     Ok(())
 }

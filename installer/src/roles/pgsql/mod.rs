@@ -263,18 +263,3 @@ pub fn psql(member: &Member, args: &[&str]) -> Vec<String> {
     argv.extend(args.iter().map(|a| a.to_string()));
     argv
 }
-
-/// A check that something listens on TCP `port`.
-pub fn listening(name: &str, port: i64) -> Resource {
-    Resource::HealthCheck {
-        name: format!("{name}-listening"),
-        argv: Resource::argv(&[
-            "sh",
-            "-c",
-            "ss -Hltn \"sport = :$1\" | grep -q .",
-            "sh",
-            &port.to_string(),
-        ]),
-        timeout_secs: 30,
-    }
-}

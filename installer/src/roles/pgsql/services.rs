@@ -14,7 +14,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use super::patroni::host_text;
-use super::{CA, CERT, DBSU, KEY, Member, access, listening};
+use super::{CA, CERT, DBSU, KEY, Member, access};
 use super::{hba, tune};
 use crate::engine::Resource;
 use crate::roles::{Context, RoleInputError};
@@ -75,7 +75,7 @@ fn pgbouncer_exporter(
         "pig-pgbouncer-exporter",
         &[PGB_EXPORTER_UNIT],
     ));
-    out.push(listening("pgbouncer-exporter", port));
+    out.push(Resource::listening("pgbouncer-exporter", port));
     Ok(())
 }
 
@@ -185,7 +185,7 @@ fn pgbouncer(
             .collect(),
         reload: true,
     });
-    out.push(listening("pgbouncer", port));
+    out.push(Resource::listening("pgbouncer", port));
     Ok(())
 }
 
@@ -366,7 +366,7 @@ fn haproxy(ctx: &Context, member: &Member, out: &mut Vec<Resource>) -> Result<()
         reload: true,
     });
     for (name, port) in ports {
-        out.push(listening(&name, port));
+        out.push(Resource::listening(&name, port));
     }
     Ok(())
 }
@@ -427,7 +427,7 @@ fn pg_exporter(
         "prometheus-postgres-exporter",
         &[PG_EXPORTER],
     ));
-    out.push(listening("pg-exporter", port));
+    out.push(Resource::listening("pg-exporter", port));
     Ok(())
 }
 
