@@ -34,50 +34,19 @@ fn singleton_serves_tls_through_pgbouncer_and_direct_and_is_idempotent() {
     // Debian's own cluster is gone; Patroni runs PostgreSQL 15.
     assert!(node.sh("test -e /etc/postgresql/15/main").status.code() == Some(1));
     assert_eq!(node.ok("readlink /pg"), "/data/postgres/pg-meta-15\n");
-    let via_pgbouncer = psql(
-        node,
-        ip,
-        5433,
-        "dbuser_meta",
-        &password,
-        "meta",
-        "SELECT current_user",
-    );
-    assert_eq!(via_pgbouncer, "dbuser_meta\n");
-    let direct = psql(
-        node,
-        ip,
-        5436,
-        "dbuser_meta",
-        &password,
-        "meta",
-        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
-    );
-    assert_eq!(direct, "t\n", "the direct connection is not TLS");
+    // The seed user on the seed database, through a port.
+    let meta = |port: u16, sql: &str| psql(node, ip, port, "dbuser_meta", &password, "meta", sql);
+    assert_eq!(meta(5433, "SELECT current_user"), "dbuser_meta\n");
     assert_eq!(
-        psql(
-            node,
-            ip,
+        meta(
             5436,
-            "dbuser_meta",
-            &password,
-            "meta",
-            "SHOW data_checksums"
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"
         ),
-        "on\n"
+        "t\n",
+        "the direct connection is not TLS"
     );
-    assert_eq!(
-        psql(
-            node,
-            ip,
-            5436,
-            "dbuser_meta",
-            &password,
-            "meta",
-            "SHOW password_encryption"
-        ),
-        "scram-sha-256\n"
-    );
+    assert_eq!(meta(5436, "SHOW data_checksums"), "on\n");
+    assert_eq!(meta(5436, "SHOW password_encryption"), "scram-sha-256\n");
     // The access model: default roles and the monitor schema.
     assert_eq!(
         node.ok("runuser -u postgres -- psql -XAt -d meta -c \"SELECT count(*) FROM pg_roles WHERE rolname IN ('dbrole_readonly','dbrole_readwrite','dbrole_admin','dbrole_offline','dbuser_dba','dbuser_monitor','replicator')\""),
